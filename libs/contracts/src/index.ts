@@ -1,0 +1,33 @@
+// @steward/contracts: the shared language of Steward, event envelope, event
+// registry with upcasters, subjects, headers, config parsing and the error family.
+export { uuidv7, isUuidV7, uuidv7Time } from './uuid';
+export {
+  StewardError,
+  ValidationError,
+  NotFoundError,
+  ConcurrencyError,
+  IllegalStateError,
+  UnauthorisedError,
+  ForbiddenError,
+  UnavailableError,
+  httpStatusOf,
+  exitCodeOf,
+  isStewardError,
+} from './errors';
+export type { ErrorCode, ErrorContext, ValidationIssue } from './errors';
+export { formatPath, issuesOf } from './zod-issues';
+export {
+  EventEnvelopeSchema,
+  EventMetadataSchema,
+  EVENT_TYPE,
+  TRACEPARENT,
+  toEnvelope,
+  causedBy,
+} from './envelope';
+export type { EventEnvelope, EventMetadata, StoredEvent, NewEvent } from './envelope';
+export { defineEvent, EventRegistry, UnknownEventTypeError } from './registry';
+export type { EventDefinition, EventHistoryEntry, EventData } from './registry';
+export { Subjects } from './subjects';
+export { Headers } from './headers';
+export { parseConfig, BaseConfigSchema, intFromEnv } from './config';
+export { CommandRejected, CommandAccepted, foundationEvents } from './foundation.events';

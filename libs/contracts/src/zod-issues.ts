@@ -1,0 +1,16 @@
+import type { z } from 'zod';
+import type { ValidationIssue } from './errors';
+
+/** `['steps', 2, 'retry']` -> `steps[2].retry`, prefixed by `base` when given. */
+export function formatPath(path: ReadonlyArray<PropertyKey>, base = ''): string {
+  let out = base;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+export function issuesOf(error: z.ZodError, base = ''): ValidationIssue[] {
+  return error.issues.map((i) => ({ path: formatPath(i.path, base), message: i.message }));
+}

@@ -1,0 +1,11 @@
+// @steward/testing: real Postgres and NATS JetStream for tests, one database
+// and one JetStream namespace per test file, removed afterwards.
+export { infrastructure } from './infrastructure';
+export type { Infrastructure } from './infrastructure';
+export { createTestDatabase, withDatabase } from './test-database';
+export type { TestDatabase } from './test-database';
+export { createTestNats } from './test-nats';
+export type { TestNats } from './test-nats';
+export { useTestEnvironment } from './test-environment';
+export type { TestEnvironment, TestEnvironmentOptions } from './test-environment';
+export { eventually } from './eventually';

@@ -1,0 +1,49 @@
+import { createTestDatabase, type TestDatabase } from './test-database';
+import { createTestNats, type TestNats } from './test-nats';
+
+export interface TestEnvironment {
+  db: TestDatabase;
+  nats: TestNats;
+  /** Env vars a spawned Steward process needs to join this test's database and namespace. */
+  env(): Record<string, string>;
+}
+
+export interface TestEnvironmentOptions {
+  /** Prepares the fresh database, e.g. `(url) => migrate(url)`. */
+  setupDatabase?: (url: string) => Promise<void>;
+  label?: string;
+}
+
+/**
+ * One database and one JetStream namespace for the calling test file:
+ * created in beforeAll, removed in afterAll. Fields are valid inside tests.
+ */
+export function useTestEnvironment(options: TestEnvironmentOptions = {}): TestEnvironment {
+  const holder = {} as { db?: TestDatabase; nats?: TestNats };
+  beforeAll(async () => {
+    holder.db = await createTestDatabase(options.label);
+    holder.nats = await createTestNats();
+    await options.setupDatabase?.(holder.db.url);
+  }, 60_000);
+  afterAll(async () => {
+    await holder.nats?.cleanup();
+    await holder.db?.drop();
+  }, 60_000);
+  return {
+    get db() {
+      if (!holder.db) throw new Error('test database is only available inside tests (after beforeAll)');
+      return holder.db;
+    },
+    get nats() {
+      if (!holder.nats) throw new Error('test NATS is only available inside tests (after beforeAll)');
+      return holder.nats;
+    },
+    env() {
+      return {
+        DATABASE_URL: this.db.url,
+        NATS_URL: this.nats.url,
+        STEWARD_NAMESPACE: this.nats.namespace,
+      };
+    },
+  };
+}
