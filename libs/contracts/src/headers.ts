@@ -6,6 +6,8 @@ export const Headers = {
   StreamId: 'Steward-Stream-Id',
   StreamVersion: 'Steward-Stream-Version',
   GlobalPosition: 'Steward-Global-Position',
+  /** With GlobalPosition: the store's commit-safe cursor, so a relay can resume from the stream's tail. */
+  TransactionId: 'Steward-Transaction-Id',
   CorrelationId: 'Steward-Correlation-Id',
   CausationId: 'Steward-Causation-Id',
   Traceparent: 'traceparent',

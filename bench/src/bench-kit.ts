@@ -1,0 +1,75 @@
+import { Client } from 'pg';
+import { randomBytes } from 'node:crypto';
+
+/** One figure, printed as one JSON line (DESIGN.md, Benchmarks). */
+export interface Figure {
+  bench: string;
+  value: number;
+  unit: string;
+  limit?: string;
+  limit_value?: number;
+}
+
+export function emit(f: Figure): void {
+  const out: Record<string, unknown> = { bench: f.bench, value: round(f.value), unit: f.unit };
+  if (f.limit !== undefined && f.limit_value !== undefined) {
+    out.limit = f.limit;
+    out.limit_value = round(f.limit_value);
+    out.ratio = Math.round((f.value / f.limit_value) * 100) / 100;
+  }
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function round(v: number): number {
+  return v >= 100 ? Math.round(v) : Math.round(v * 100) / 100;
+}
+
+/** Runs `fn` for `ops` operations of `size` items and returns items per second. */
+export async function rate(items: number, fn: () => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return items / seconds;
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A scratch database for one bench run, dropped at the end. */
+export async function scratchDatabase(adminUrl: string, label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `steward_bench_${label}_${randomBytes(3).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const c = new Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export const env = {
+  databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+};
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}

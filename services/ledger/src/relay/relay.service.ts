@@ -1,0 +1,213 @@
+import { Client, type Pool } from 'pg';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { Headers, toEnvelope, type StoredEvent, type Subjects } from '@steward/contracts';
+import { CheckpointStore, EVENTS_CHANNEL, EventStore, type Cursor } from '@steward/event-store';
+import { publishEvent } from '@steward/messaging';
+import type { Logger, Metrics } from '@steward/observability';
+
+export interface RelayOptions {
+  name: string;
+  batchSize: number;
+  pollMs: number;
+  lockRetryMs: number;
+}
+
+export interface RelayDeps {
+  databaseUrl: string;
+  pool: Pool;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  subjects: Subjects;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export type RelayState = 'idle' | 'standby' | 'active' | 'stopped';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Tails the event store in commit-safe order and publishes every event to
+ * JetStream with Nats-Msg-Id = event id. The checkpoint only moves after
+ * JetStream acknowledged the whole batch, so a crash re-publishes at most one
+ * batch, which the stream's duplicate window (and the tail check at start)
+ * absorbs. One active relay at a time: the session advisory lock is held on
+ * the same connection that LISTENs, so a dead leader loses both at once.
+ */
+export class RelayService {
+  private state: RelayState = 'idle';
+  private stopping = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private woken = false;
+  private cursor?: Cursor;
+  private readonly store: EventStore;
+  private readonly checkpoints: CheckpointStore;
+  private readonly m;
+
+  constructor(
+    private readonly deps: RelayDeps,
+    private readonly options: RelayOptions,
+  ) {
+    this.store = new EventStore(deps.pool);
+    this.checkpoints = new CheckpointStore(deps.pool);
+    const { metrics } = deps;
+    this.m = {
+      published: metrics.counter('steward_relay_published_total', 'Events the relay published to JetStream'),
+      duplicates: metrics.counter('steward_relay_duplicates_total', 'Publishes JetStream reported as duplicates'),
+      lag: metrics.gauge('steward_relay_lag_events', 'Global positions between the relay checkpoint and the store head'),
+      leader: metrics.gauge('steward_relay_leader', '1 while this replica holds the relay lock'),
+      batch: metrics.histogram('steward_relay_batch_seconds', 'Time to publish one batch and save the checkpoint'),
+      errors: metrics.counter('steward_relay_errors_total', 'Relay rounds that failed and were retried'),
+    };
+  }
+
+  get status(): RelayState {
+    return this.state;
+  }
+
+  get position(): Cursor | undefined {
+    return this.cursor;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.state = 'standby';
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.signal();
+    await this.loop;
+    this.loop = undefined;
+    this.state = 'stopped';
+  }
+
+  private signal(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopping) {
+      const lockClient = new Client({ connectionString: this.deps.databaseUrl, application_name: `steward-${this.options.name}` });
+      lockClient.on('error', (err) => this.deps.logger.warn('relay lock connection error', { err }));
+      try {
+        await lockClient.connect();
+        if (!(await this.acquireLock(lockClient))) break;
+        this.state = 'active';
+        this.m.leader.set(1);
+        this.deps.logger.info('relay active', { relay: this.options.name });
+        lockClient.on('notification', () => this.signal());
+        await lockClient.query(`LISTEN ${EVENTS_CHANNEL}`);
+        this.cursor = await this.recoverCursor();
+        backoff = 100;
+        while (!this.stopping) {
+          const published = await this.drainOnce(this.cursor);
+          if (published === 0) await this.idle();
+        }
+      } catch (err) {
+        this.m.errors.inc();
+        this.deps.logger.error('relay round failed; retrying', { err, backoff_ms: backoff });
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+      } finally {
+        this.m.leader.set(0);
+        if (!this.stopping) this.state = 'standby';
+        await lockClient.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Waits for the lock; false when asked to stop first. A standby replica sits here. */
+  private async acquireLock(client: Client): Promise<boolean> {
+    const key = `steward.relay.${this.options.name}`;
+    while (!this.stopping) {
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
+      if (rows[0]?.locked) return true;
+      await sleep(this.options.lockRetryMs);
+    }
+    return false;
+  }
+
+  /**
+   * The checkpoint, or the stream's tail when that is further: a relay killed
+   * after the publish was acknowledged but before the checkpoint was saved
+   * resumes after what JetStream already holds, even past the dedupe window.
+   */
+  private async recoverCursor(): Promise<Cursor> {
+    const saved = await this.checkpoints.load(this.options.name);
+    const stream = this.deps.subjects.stream('EVENTS');
+    const info = await this.deps.jsm.streams.info(stream).catch(() => undefined);
+    if (!info || info.state.last_seq === 0) return saved;
+    const last = await this.deps.jsm.streams.getMessage(stream, { seq: info.state.last_seq }).catch(() => undefined);
+    const tx = last?.header?.get(Headers.TransactionId);
+    const pos = last?.header?.get(Headers.GlobalPosition);
+    if (!tx || !pos) return saved;
+    const tail: Cursor = { transactionId: BigInt(tx), globalPosition: BigInt(pos) };
+    if (compare(tail, saved) <= 0) return saved;
+    this.deps.logger.info('relay resumes from the stream tail', { checkpoint: show(saved), tail: show(tail) });
+    await this.checkpoints.save(this.options.name, tail);
+    return tail;
+  }
+
+  /** Publishes one batch (pipelined) and advances the checkpoint; returns how many events it read. */
+  private async drainOnce(from: Cursor): Promise<number> {
+    const { events, cursor } = await this.store.readAll(from, { limit: this.options.batchSize });
+    if (events.length === 0) {
+      await this.updateLag(from);
+      return 0;
+    }
+    const end = this.m.batch.startTimer();
+    const acks = await Promise.all(events.map((e) => this.publish(e)));
+    await this.checkpoints.save(this.options.name, cursor);
+    end();
+    this.cursor = cursor;
+    const duplicates = acks.filter((a) => a.duplicate).length;
+    this.m.published.inc(events.length - duplicates);
+    if (duplicates > 0) this.m.duplicates.inc(duplicates);
+    this.deps.logger.debug('relay batch published', { count: events.length, duplicates, position: show(cursor) });
+    return events.length;
+  }
+
+  private publish(e: StoredEvent) {
+    return publishEvent(this.deps.js, this.deps.subjects, toEnvelope(e), {
+      [Headers.TransactionId]: e.transactionId.toString(),
+    });
+  }
+
+  private async updateLag(cursor: Cursor): Promise<void> {
+    const head = await this.store.headPosition();
+    this.m.lag.set(Number(head.globalPosition > cursor.globalPosition ? head.globalPosition - cursor.globalPosition : 0n));
+  }
+
+  private async idle(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.options.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+    this.woken = false;
+  }
+}
+
+function compare(a: Cursor, b: Cursor): number {
+  if (a.transactionId !== b.transactionId) return a.transactionId < b.transactionId ? -1 : 1;
+  if (a.globalPosition !== b.globalPosition) return a.globalPosition < b.globalPosition ? -1 : 1;
+  return 0;
+}
+
+function show(c: Cursor): string {
+  return `${c.transactionId}/${c.globalPosition}`;
+}
