@@ -1,0 +1,141 @@
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CommandRejected, Headers, uuidv7, type EventEnvelope, type Subjects, type ValidationIssue } from '@steward/contracts';
+import { commandHeaders, type CommandEnvelope } from './command.envelope';
+import { decodeEnvelope, encodeJson } from './envelope.codec';
+import { createJsonLogger, type Logger } from './json.logger';
+
+export interface SendCommandOptions {
+  /** Idempotency key and Nats-Msg-Id; a retry with the same id is dropped by the stream. */
+  commandId?: string;
+  actor?: string;
+  correlationId?: string;
+  traceparent?: string;
+  /** How long to wait for the outcome event before answering `pending`. */
+  timeoutMs?: number;
+}
+
+export type CommandOutcome =
+  | { status: 'completed'; commandId: string; events: EventEnvelope[]; duplicate: boolean }
+  | { status: 'rejected'; commandId: string; reason: string; code: string; issues: ValidationIssue[]; event: EventEnvelope; duplicate: boolean }
+  | { status: 'pending'; commandId: string; duplicate: boolean };
+
+interface Waiter {
+  resolve: (event: EventEnvelope) => void;
+}
+
+export interface CommandBusOptions {
+  logger?: Logger;
+  defaultTimeoutMs?: number;
+}
+
+/**
+ * Sends commands on the COMMANDS work queue and waits for their outcome: the
+ * first event whose causation id is the command id (the owning service
+ * records it, the ledger relay publishes it). One core subscription on all
+ * events serves every pending command; it matches on the header so most
+ * events are dropped without parsing their body.
+ */
+export class CommandBus {
+  private readonly js: JetStreamClient;
+  private readonly log: Logger;
+  private readonly waiters = new Map<string, Waiter>();
+  private sub: Subscription | undefined;
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly options: CommandBusOptions = {},
+  ) {
+    this.js = jetstream(nc);
+    this.log = options.logger ?? createJsonLogger();
+  }
+
+  async send(service: string, name: string, payload: unknown, options: SendCommandOptions = {}): Promise<CommandOutcome> {
+    const commandId = options.commandId ?? uuidv7();
+    const command: CommandEnvelope = {
+      commandId,
+      service,
+      name,
+      payload,
+      ...(options.actor !== undefined && { actor: options.actor }),
+      correlationId: options.correlationId ?? commandId,
+      issuedAt: new Date().toISOString(),
+      ...(options.traceparent !== undefined && { traceparent: options.traceparent }),
+    };
+    if (this.waiters.has(commandId)) throw new Error(`command ${commandId} is already awaited`);
+    // Subscribe before publishing: an outcome that beats the publish ack is still seen.
+    await this.subscribe();
+    const outcome = new Promise<EventEnvelope>((resolve) => this.waiters.set(commandId, { resolve }));
+    let duplicate: boolean;
+    try {
+      const ack = await this.js.publish(this.subjects.command(service, name), encodeJson(command), {
+        msgID: commandId,
+        headers: commandHeaders(command),
+      });
+      duplicate = ack.duplicate;
+    } catch (err) {
+      this.waiters.delete(commandId);
+      throw err;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), options.timeoutMs ?? this.options.defaultTimeoutMs ?? 5_000);
+    });
+    try {
+      const event = await Promise.race([outcome, timeout]);
+      if (event === undefined) return { status: 'pending', commandId, duplicate };
+      return toOutcome(commandId, event, duplicate);
+    } finally {
+      clearTimeout(timer);
+      this.waiters.delete(commandId);
+    }
+  }
+
+  /** Stops listening; callers still waiting get `pending` when their timeout fires. */
+  async close(): Promise<void> {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    this.ready = undefined;
+  }
+
+  private subscribe(): Promise<void> {
+    this.ready ??= (async () => {
+      this.sub = this.nc.subscribe(this.subjects.events(), { callback: (err, msg) => this.onEvent(err, msg) });
+      // The SUB must reach the server before our first PUB; flush guarantees it.
+      await this.nc.flush();
+    })();
+    return this.ready;
+  }
+
+  private onEvent(err: Error | null, msg: Msg): void {
+    if (err) {
+      this.log.error('command outcome subscription failed', { err });
+      return;
+    }
+    const causation = msg.headers?.has(Headers.CausationId) ? msg.headers.get(Headers.CausationId) : undefined;
+    const waiter = causation === undefined ? undefined : this.waiters.get(causation);
+    if (!waiter) return;
+    try {
+      waiter.resolve(decodeEnvelope(msg));
+    } catch (decodeErr) {
+      this.log.warn('ignoring an undecodable outcome event', { commandId: causation, subject: msg.subject, err: decodeErr });
+    }
+  }
+}
+
+function toOutcome(commandId: string, event: EventEnvelope, duplicate: boolean): CommandOutcome {
+  if (event.type !== CommandRejected.type) return { status: 'completed', commandId, events: [event], duplicate };
+  const parsed = CommandRejected.schema.safeParse(event.data);
+  const data = parsed.success ? parsed.data : undefined;
+  return {
+    status: 'rejected',
+    commandId,
+    reason: data?.reason ?? 'rejected',
+    code: data?.code ?? 'unknown',
+    issues: data?.issues ?? [],
+    event,
+    duplicate,
+  };
+}

@@ -1,0 +1,54 @@
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
+import { EventEnvelopeSchema, Headers, ValidationError, issuesOf, type EventEnvelope } from '@steward/contracts';
+
+/** Anything that carries a NATS payload: a core Msg, a JsMsg, a StoredMsg. */
+export interface Payload {
+  data: Uint8Array;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * The envelope's routing facts as NATS headers, so consumers, the CommandBus
+ * and operators can filter and trace without parsing bodies.
+ */
+export function envelopeHeaders(envelope: EventEnvelope): MsgHdrs {
+  const h = natsHeaders();
+  h.set(Headers.MsgId, envelope.id);
+  h.set(Headers.Type, envelope.type);
+  h.set(Headers.SchemaVersion, String(envelope.dataschemaversion));
+  h.set(Headers.StreamId, envelope.streamid);
+  h.set(Headers.StreamVersion, String(envelope.streamversion));
+  if (envelope.globalposition !== undefined) h.set(Headers.GlobalPosition, envelope.globalposition);
+  h.set(Headers.CorrelationId, envelope.correlationid);
+  if (envelope.causationid !== undefined) h.set(Headers.CausationId, envelope.causationid);
+  if (envelope.traceparent !== undefined) h.set(Headers.Traceparent, envelope.traceparent);
+  if (envelope.actor !== undefined) h.set(Headers.Actor, envelope.actor);
+  return h;
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** Parses a body as JSON; a broken body is a validation failure of the whole message. */
+export function parseJson(msg: Payload, what: string): unknown {
+  try {
+    return JSON.parse(decoder.decode(msg.data));
+  } catch (err) {
+    throw new ValidationError(`${what} is not valid JSON`, [
+      { path: '(root)', message: err instanceof Error ? err.message : String(err) },
+    ]);
+  }
+}
+
+/** Parses and validates a CloudEvents envelope; the error names every field at fault. */
+export function decodeEnvelope(msg: Payload): EventEnvelope {
+  const parsed = EventEnvelopeSchema.safeParse(parseJson(msg, 'event envelope'));
+  if (!parsed.success) {
+    const issues = issuesOf(parsed.error);
+    throw new ValidationError(`invalid event envelope: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,42 @@
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { EventEnvelopeSchema, ValidationError, issuesOf, type EventEnvelope, type EventRegistry, type Subjects } from '@steward/contracts';
+import { encodeJson, envelopeHeaders } from './envelope.codec';
+
+export interface PublishEventOptions {
+  timeoutMs?: number;
+  /** Extra headers, e.g. the relay's `Steward-Transaction-Id`. */
+  headers?: Record<string, string>;
+  /** The envelope was built from a stored event, which the store validated on append. */
+  fromStore?: boolean;
+}
+
+/**
+ * Publishes one event to `<ns.>steward.events.<type>[.<route>]`. Nats-Msg-Id
+ * is the event id, so a relay that republishes after a crash is deduped by
+ * the stream (`duplicate: true` in the ack) instead of delivering twice.
+ * With a registry, the event's route (e.g. its task queue) becomes the last
+ * subject token so one consumer needs one filter.
+ */
+export async function publishEvent(
+  js: JetStreamClient,
+  subjects: Subjects,
+  envelope: EventEnvelope,
+  registry?: EventRegistry,
+  options: PublishEventOptions = {},
+): Promise<PubAck> {
+  // Refuse to put a poison message on the wire: every consumer would dead-letter it.
+  if (!options.fromStore) {
+    const checked = EventEnvelopeSchema.safeParse(envelope);
+    if (!checked.success) {
+      throw new ValidationError(`refusing to publish an invalid ${String(envelope?.type)} envelope`, issuesOf(checked.error));
+    }
+  }
+  const route = registry?.routeOf(envelope.type, envelope.data);
+  const headers = envelopeHeaders(envelope);
+  for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
+  return js.publish(subjects.event(envelope.type, route), encodeJson(envelope), {
+    msgID: envelope.id,
+    headers,
+    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
+  });
+}

@@ -1,0 +1,297 @@
+import { EventEmitter } from 'node:events';
+import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { millis, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { EventRegistry, Subjects } from '@steward/contracts';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { ConsumerWorker } from './consumer.worker';
+import { publishDeadLetter, type DeadLetterReason } from './dead-letter.publisher';
+import { DEFAULT_RETRY, decideFailure, retryDelayMs, type RetryPolicy } from './failure.policy';
+import { JetStreamContext, type JetStreamMessageMeta } from './jetstream.context';
+import { createJsonLogger, type Logger } from './json.logger';
+import { routeMessage, type ConsumedStream } from './message.router';
+import { connectNats } from './nats.connection';
+import { declareTopology, provisionConsumer, provisionStreams, type TopologyOptions } from './topology.provision';
+
+/** Lets `@EventPattern('x', JETSTREAM_TRANSPORT)` target this server in a hybrid app. */
+export const JETSTREAM_TRANSPORT = Symbol('JETSTREAM');
+
+export interface JetStreamConsumerOptions {
+  /** Durable name; default: the service for EVENTS, `<service>-cmd` for COMMANDS, `<service>-replay` for REPLAY. */
+  durable?: string;
+  stream: ConsumedStream;
+  /** ONE filter subject, built with `Subjects` (NATS 2.9 has no multi-filter consumers). */
+  filter: string;
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /**
+   * Nak delays after the 1st, 2nd, ... failure (the last repeats). Applied by
+   * nak(delay) rather than the consumer's `backoff` field, because on 2.9 a
+   * consumer backoff also overrides ack_wait, which the keep-alive relies on.
+   */
+  backoffMs?: number[];
+  maxAckPending?: number;
+  concurrency?: number;
+}
+
+export interface JetStreamServerOptions {
+  natsUrl: string;
+  subjects: Subjects;
+  /** Service name: default durable name and connection name. */
+  service: string;
+  consumers: JetStreamConsumerOptions[];
+  registry: EventRegistry;
+  logger?: Logger;
+  /** How long close() waits for running handlers before draining the connection. */
+  drainTimeoutMs?: number;
+  /** Streams to create when missing (drift is only reported); false leaves streams to the ledger. */
+  topology?: TopologyOptions | false;
+  /** Exponential nak delay when a consumer gives no backoffMs. */
+  retry?: Partial<Pick<RetryPolicy, 'baseMs' | 'maxMs'>>;
+  fetchExpiresMs?: number;
+  /** Use this connection instead of opening one; it is then not drained on close(). */
+  connection?: NatsConnection;
+}
+
+interface Binding {
+  durable: string;
+  stream: ConsumedStream;
+  streamName: string;
+  /** From the live consumer, so a drifted consumer is still handled by its real limits. */
+  maxDeliver: number;
+  ackWaitMs: number;
+  retry: RetryPolicy;
+  worker: ConsumerWorker;
+}
+
+type ServerEvents = { disconnect: () => void; reconnect: () => void; error: (err: unknown) => void };
+
+/**
+ * NestJS transport over JetStream durable pull consumers, shaped like Nest's
+ * ServerNats. Per message: decode, upcast, call the `@EventPattern` handler,
+ * then ack; failures are naked with a growing delay or dead-lettered.
+ */
+export class JetStreamServer extends Server<ServerEvents> implements CustomTransportStrategy {
+  override readonly transportId = JETSTREAM_TRANSPORT;
+  // We await every handler and settle the message from its outcome, so Nest must not report failures again.
+  override readonly propagatesEventHandlerErrors = true;
+
+  private readonly log: Logger;
+  private readonly events = new EventEmitter();
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
+  private bindings: Binding[] = [];
+  private bound = false;
+  private connected = false;
+  private closing = false;
+  private warnedMaskedError = false;
+
+  constructor(private readonly options: JetStreamServerOptions) {
+    super();
+    this.log = options.logger ?? createJsonLogger({ service: options.service });
+  }
+
+  async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      const durables = this.options.consumers.map((c) => this.durableOf(c));
+      const dup = durables.find((d, i) => durables.indexOf(d) !== i);
+      if (dup !== undefined) throw new Error(`two consumers share the durable name "${dup}"`);
+      this.nc = this.options.connection ?? (await connectNats(this.options.natsUrl, this.options.service));
+      this.connected = true;
+      this._status$.next('connected');
+      void this.watchStatus(this.nc);
+      this.js = jetstream(this.nc);
+      this.jsm = await jetstreamManager(this.nc);
+      if (this.options.topology !== false) {
+        await provisionStreams(this.jsm, declareTopology(this.options.subjects, this.options.topology ?? {}), this.log);
+      }
+      for (const c of this.options.consumers) this.bindings.push(await this.bind(c));
+      for (const b of this.bindings) b.worker.start();
+      this.bound = true;
+      this.log.info('jetstream consumers bound', { consumers: this.bindings.map((b) => b.durable) });
+      callback();
+    } catch (err) {
+      this.log.error('jetstream server failed to start', { err });
+      callback(err);
+    }
+  }
+
+  /** For /readyz: connected and every consumer bound. */
+  isReady(): boolean {
+    return this.bound && this.connected && !this.closing && this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.bound = false;
+    for (const b of this.bindings) b.worker.stop();
+    const timeoutMs = this.options.drainTimeoutMs ?? 10_000;
+    const drained = await Promise.all(this.bindings.map((b) => b.worker.drain(timeoutMs)));
+    if (drained.includes(false)) {
+      // Their messages are redelivered after ack_wait; the inbox makes the rerun harmless.
+      this.log.warn('handlers still running at shutdown', {
+        inFlight: this.bindings.reduce((n, b) => n + b.worker.inFlightCount, 0),
+        drainTimeoutMs: timeoutMs,
+      });
+    }
+    if (this.nc && !this.nc.isClosed() && this.options.connection === undefined) await this.nc.drain();
+    this._status$.next('disconnected');
+    this.events.removeAllListeners();
+  }
+
+  on<K extends keyof ServerEvents>(event: K, callback: ServerEvents[K]): void {
+    this.events.on(event, callback);
+  }
+
+  unwrap<T>(): T {
+    if (!this.nc) throw new Error('Not initialized. Call listen() before unwrap().');
+    return this.nc as T;
+  }
+
+  private durableOf(c: JetStreamConsumerOptions): string {
+    if (c.durable) return c.durable;
+    const { service } = this.options;
+    return c.stream === 'EVENTS' ? service : c.stream === 'COMMANDS' ? `${service}-cmd` : `${service}-replay`;
+  }
+
+  private async bind(c: JetStreamConsumerOptions): Promise<Binding> {
+    const durable = this.durableOf(c);
+    const streamName = this.options.subjects.stream(c.stream);
+    const provision = async (): Promise<Consumer> => {
+      await provisionConsumer(
+        this.jsm!,
+        streamName,
+        {
+          durable_name: durable,
+          filter_subject: c.filter,
+          ack_wait: nanos(c.ackWaitMs ?? 30_000),
+          max_deliver: c.maxDeliver ?? 5,
+          ...(c.maxAckPending !== undefined && { max_ack_pending: c.maxAckPending }),
+        },
+        this.log,
+      );
+      return this.js!.consumers.get(streamName, durable);
+    };
+    const consumer = await provision();
+    const live = (await consumer.info(true)).config;
+    const binding: Binding = {
+      durable,
+      stream: c.stream,
+      streamName,
+      maxDeliver: live.max_deliver ?? c.maxDeliver ?? 5,
+      ackWaitMs: live.ack_wait ? millis(live.ack_wait) : (c.ackWaitMs ?? 30_000),
+      retry: { ...DEFAULT_RETRY, ...this.options.retry, ...(c.backoffMs && { backoffMs: c.backoffMs }) },
+      worker: undefined as unknown as ConsumerWorker,
+    };
+    binding.worker = new ConsumerWorker(
+      consumer,
+      {
+        name: durable,
+        concurrency: c.concurrency ?? 1,
+        fetchExpiresMs: this.options.fetchExpiresMs ?? 5_000,
+        retryDelayMs: 1_000,
+        logger: this.log,
+      },
+      (msg) => this.handleMessage(binding, msg),
+      provision,
+    );
+    return binding;
+  }
+
+  private async handleMessage(b: Binding, msg: JsMsg): Promise<void> {
+    const meta: JetStreamMessageMeta = { consumer: b.durable };
+    const ctx = new JetStreamContext(msg, meta);
+    // Keeps a long handler's message from being redelivered to another replica mid-run.
+    const keepAlive = setInterval(() => ctx.working(), Math.max(250, b.ackWaitMs / 2));
+    const started = Date.now();
+    try {
+      const routed = routeMessage(msg, b.stream, this.options.subjects, this.options.registry, (p) => this.getHandlerByPattern(p) !== null);
+      if (routed.kind === 'dead_letter') return await this.deadLetter(b, ctx, routed.reason, routed.error);
+      if (routed.kind === 'skip') return ctx.ack();
+      Object.assign(meta, routed.meta);
+      try {
+        await this.invoke(this.getHandlerByPattern(routed.pattern)!, routed.data, ctx);
+      } catch (err) {
+        return await this.onHandlerError(b, ctx, err);
+      }
+      ctx.ack();
+      this.log.debug('message handled', { consumer: b.durable, pattern: routed.pattern, seq: msg.seq, duration_ms: Date.now() - started });
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** Runs the Nest handler between the processing hooks (instrumentation) and waits for its stream to settle. */
+  private invoke(handler: MessageHandler, data: unknown, ctx: JetStreamContext): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.onProcessingStartHook(this.transportId, ctx, async () => {
+        const end = this.createProcessingEndHookRunner(ctx);
+        try {
+          const out: unknown = await handler(data, ctx);
+          if (isObservable(out)) await lastValueFrom(out, { defaultValue: undefined });
+          resolve();
+        } catch (err) {
+          reject(err);
+        } finally {
+          end();
+        }
+      });
+    });
+  }
+
+  private async onHandlerError(b: Binding, ctx: JetStreamContext, err: unknown): Promise<void> {
+    const fields = { consumer: b.durable, subject: ctx.getSubject(), seq: ctx.getStreamSequence(), deliveries: ctx.getDeliveryCount(), err };
+    if (ctx.isSettled()) {
+      this.log.error('handler failed after settling its message', fields);
+      return;
+    }
+    if (!(err instanceof Error) && !this.warnedMaskedError) {
+      this.warnedMaskedError = true;
+      this.log.warn('handler error was replaced by a Nest exception filter; register JetStreamExceptionFilter so permanent errors skip retries', fields);
+    }
+    const decision = decideFailure(err, ctx.getDeliveryCount(), b.maxDeliver, b.retry);
+    if (decision.action === 'dead_letter') return this.deadLetter(b, ctx, decision.reason, err);
+    this.log.warn('handler failed, will retry', { ...fields, retry_in_ms: decision.delayMs });
+    ctx.nak(decision.delayMs);
+  }
+
+  private async deadLetter(b: Binding, ctx: JetStreamContext, reason: DeadLetterReason, err: unknown): Promise<void> {
+    const msg = ctx.getMessage();
+    try {
+      await publishDeadLetter(
+        this.js!,
+        this.options.subjects,
+        { subject: msg.subject, data: msg.data, headers: msg.headers, stream: b.streamName, streamSequence: msg.info.streamSequence, deliveryCount: msg.info.deliveryCount },
+        b.durable,
+        reason,
+        err,
+      );
+    } catch (publishErr) {
+      // Keep the message rather than lose it: it comes back and we try the DLQ again.
+      this.log.error('dead-letter publish failed', { consumer: b.durable, seq: msg.info.streamSequence, reason, err: publishErr });
+      ctx.nak(retryDelayMs(msg.info.deliveryCount, b.retry));
+      return;
+    }
+    ctx.term(reason);
+    this.log.error('message dead-lettered', { consumer: b.durable, subject: msg.subject, seq: msg.info.streamSequence, reason, deliveries: msg.info.deliveryCount, err });
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this._status$.next('disconnected');
+        this.events.emit('disconnect');
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this._status$.next('connected');
+        this.events.emit('reconnect');
+      } else if (s.type === 'error' && this.events.listenerCount('error') > 0) {
+        // An 'error' emit without a listener would throw and end this loop.
+        this.events.emit('error', s.error);
+      }
+    }
+  }
+}

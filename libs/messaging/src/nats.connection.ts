@@ -1,0 +1,21 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+export interface ConnectNatsOptions {
+  /** Milliseconds between reconnect attempts. */
+  reconnectTimeWaitMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * One connection per process role. A service must survive a NATS restart, so
+ * reconnects never give up; readiness reports the outage instead.
+ */
+export function connectNats(url: string, name: string, options: ConnectNatsOptions = {}): Promise<NatsConnection> {
+  return connect({
+    servers: url.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 1_000,
+    timeout: options.timeoutMs ?? 5_000,
+  });
+}
