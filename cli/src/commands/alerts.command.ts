@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { ValidationError } from '@steward/contracts';
+import { idPath, paged, type ActionFactory, type PageOptions, type Row } from '../command.context';
+import { formatDuration, parseDuration } from '../input/duration.parse';
+import { parseMatcher, readInputFile } from '../input/input.parse';
+import { formatTime, statusColor, type Column } from '../output/table.format';
+
+const columns: Column<Row>[] = [
+  { header: 'id', value: (r) => r.id },
+  { header: 'state', value: (r) => r.state, style: (t) => statusColor(t, true) },
+  { header: 'severity', value: (r) => r.severity },
+  { header: 'rule', value: (r) => r.rule ?? r.name },
+  { header: 'workflow', value: (r) => r.workflow },
+  { header: 'owner', value: (r) => r.owner },
+  { header: 'since', value: (r) => formatTime(r.firedAt ?? r.startsAt) },
+  { header: 'summary', value: (r) => r.summary, max: 50 },
+  { header: 'runbook', value: (r) => r.runbook, max: 50 },
+];
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function registerAlertCommands(program: Command, action: ActionFactory): void {
+  const alerts = program.command('alerts').description('alerts: list, acknowledge, resolve, silence, and alert rules');
+
+  paged(
+    alerts
+      .command('list')
+      .description('list alerts with their runbooks')
+      .option('--state <state>', 'only alerts in this state (firing, acknowledged, resolved)'),
+  ).action(
+    action<PageOptions & { state?: string }>(async (ctx, _args, opts) => {
+      ctx.printList(await ctx.list<Row>('/alerts', { state: opts.state }, opts), columns, 'no alerts', opts);
+    }),
+  );
+
+  for (const verb of ['ack', 'resolve'] as const) {
+    alerts
+      .command(verb)
+      .description(verb === 'ack' ? 'acknowledge an alert: someone is on it' : 'mark an alert resolved')
+      .argument('<id>', 'alert id')
+      .action(
+        action(async (ctx, [id]) => {
+          await ctx.send('POST', `/alerts${idPath(id!, verb)}`, {}, {
+            service: 'alerter',
+            done: () => ctx.out.line(`alert ${id} ${verb === 'ack' ? 'acknowledged' : 'resolved'}`),
+          });
+        }),
+      );
+  }
+
+  alerts
+    .command('silence')
+    .description('silence alerts whose labels match, for a while')
+    .option('--match <name=value>', 'label to match; repeat for several (all must match)', collect)
+    .requiredOption('--for <duration>', 'how long (e.g. 30m, 2h, 1d)')
+    .option('--comment <text>', 'why; shown with the silence')
+    .addHelpText('after', '\nExample:\n  steward alerts silence --match workflow=supplier-prices --match severity=warning --for 2h')
+    .action(
+      action<{ match?: string[]; for: string; comment?: string }>(async (ctx, _args, opts) => {
+        if (!opts.match || opts.match.length === 0) {
+          throw new ValidationError('give at least one --match name=value', [{ path: '--match', message: 'missing' }]);
+        }
+        const matchers = opts.match.map((m) => parseMatcher(m));
+        const durationSeconds = parseDuration(opts.for, '--for') / 1000;
+        await ctx.send<Row>('POST', '/silences', { matchers, durationSeconds, comment: opts.comment }, {
+          service: 'alerter',
+          done: (s) =>
+            ctx.out.line(
+              `silence ${String(s.id ?? '')} for ${formatDuration(durationSeconds * 1000)}` +
+                `${s.endsAt ? ` (until ${formatTime(s.endsAt)})` : ''}: ${matchers.map((m) => `${m.name}=${m.value}`).join(', ')}`,
+            ),
+        });
+      }),
+    );
+
+  const rules = alerts.command('rules').description('alert rules');
+  rules
+    .command('apply')
+    .description('create or update alert rules from a YAML file')
+    .requiredOption('-f, --file <file>', 'alert rules YAML file')
+    .action(
+      action<{ file: string }>(async (ctx, _args, opts) => {
+        const yaml = await readInputFile(opts.file, ctx.io.cwd, '-f');
+        await ctx.send<Row>('POST', '/alert-rules', { yaml, file: opts.file }, {
+          service: 'alerter',
+          done: (r) => {
+            const count = Array.isArray(r.rules) ? ` (${r.rules.length} rules)` : typeof r.count === 'number' ? ` (${r.count} rules)` : '';
+            ctx.out.line(`alert rules from ${opts.file} applied${count}`);
+          },
+        });
+      }),
+    );
+}

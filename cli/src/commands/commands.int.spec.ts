@@ -1,0 +1,166 @@
+import { FakeGateway, send, steward, tempHome } from '../fake-gateway.fixture';
+
+describe('commands against the gateway', () => {
+  const gateway = new FakeGateway();
+  const home = tempHome();
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    env = { STEWARD_API_URL: await gateway.start(), STEWARD_TOKEN: 't', XDG_CONFIG_HOME: home.dir };
+  });
+  afterEach(() => gateway.reset());
+  afterAll(async () => {
+    await gateway.stop();
+    home.cleanup();
+  });
+
+  it('prints a new token once, prominently', async () => {
+    gateway.on('POST', '/tokens', {
+      status: 201,
+      body: { id: 'tk-1', name: 'ci', role: 'operator', token: 'stw_secret_123', createdAt: '2026-05-01T10:00:00Z' },
+    });
+    const r = await steward(['tokens', 'create', '--name', 'ci', '--role', 'operator'], { env });
+    expect(r.code).toBe(0);
+    expect(gateway.requests[0]!.body).toEqual({ name: 'ci', role: 'operator' });
+    expect(r.stdout).toBe(
+      'created token tk-1 "ci" with role operator\n\n    stw_secret_123\n\n' +
+        'Copy it now: it is shown only this once. Use it as STEWARD_TOKEN or with --token.\n',
+    );
+  });
+
+  it('revokes a token with DELETE', async () => {
+    // Ids are path-encoded, so odd ids cannot reach another route.
+    gateway.on('DELETE', '/tokens/tk%201', { status: 204 });
+    const r = await steward(['tokens', 'revoke', 'tk 1'], { env });
+    expect(r).toEqual({ code: 0, stdout: 'revoked token tk 1\n', stderr: '' });
+  });
+
+  it('follows the cursor with --all and merges the pages', async () => {
+    gateway.on('GET', '/approvals', (req, res) => {
+      const cursor = req.query.get('cursor');
+      if (cursor === null) send(res, 200, { items: [{ run: 'r-1', step: 'approve' }], next: 'b' });
+      else if (cursor === 'b') send(res, 200, { items: [{ run: 'r-2', step: 'approve' }], next: 'c' });
+      else send(res, 200, { items: [{ run: 'r-3', step: 'approve' }] });
+    });
+    const table = await steward(['approvals', 'list', '--all'], { env });
+    expect(table.code).toBe(0);
+    expect(table.stdout.match(/^r-\d/gm)).toEqual(['r-1', 'r-2', 'r-3']);
+    expect(table.stderr).toBe('');
+    const json = await steward(['approvals', 'list', '--all', '--json'], { env });
+    expect(JSON.parse(json.stdout).items).toHaveLength(3);
+  });
+
+  it('approves and rejects with a comment', async () => {
+    gateway.on('POST', '/approvals/r-1/big-change/approve', { status: 200, body: { ok: true } });
+    const r = await steward(['approvals', 'approve', 'r-1', 'big-change', '--comment', 'checked with finance'], { env });
+    expect(r.stdout).toBe('approved step big-change of run r-1\n');
+    expect(gateway.requests[0]!.body).toEqual({ comment: 'checked with finance' });
+  });
+
+  it('starts a run with JSON input', async () => {
+    gateway.on('POST', '/runs', { status: 201, body: { id: 'r-9', status: 'queued' } });
+    const r = await steward(['runs', 'start', 'supplier-prices', '--input', '{"day":"2026-05-01"}'], { env });
+    expect(r.stdout).toBe('started run r-9 of supplier-prices (queued)\n');
+    expect(gateway.requests[0]!.body).toEqual({ workflow: 'supplier-prices', input: { day: '2026-05-01' } });
+  });
+
+  it('silences with matchers and a duration in seconds', async () => {
+    gateway.on('POST', '/silences', { status: 201, body: { id: 's-1', endsAt: '2026-05-01T14:00:00Z' } });
+    const r = await steward(['alerts', 'silence', '--match', 'workflow=supplier-prices', '--match', 'severity=page', '--for', '2h'], { env });
+    expect(r.code).toBe(0);
+    expect(gateway.requests[0]!.body).toEqual({
+      matchers: [
+        { name: 'workflow', value: 'supplier-prices' },
+        { name: 'severity', value: 'page' },
+      ],
+      durationSeconds: 7200,
+    });
+    expect(r.stdout).toBe('silence s-1 for 2h 0m (until 2026-05-01 14:00:00Z): workflow=supplier-prices, severity=page\n');
+  });
+
+  it('sets a budget with PUT on its scope', async () => {
+    gateway.on('PUT', '/budgets/owner/pricing-team', { status: 200, body: {} });
+    const r = await steward(['costs', 'budgets', 'set', '--owner', 'pricing-team', '--monthly-usd', '40', '--thresholds', '50%,80%,100%'], { env });
+    expect(r.stdout).toBe('budget of owner pricing-team set to $40.00 a month\n');
+    expect(gateway.requests[0]!.body).toEqual({ monthlyUsd: 40, thresholds: [0.5, 0.8, 1] });
+  });
+
+  it('reports costs by group', async () => {
+    gateway.on('GET', '/costs/report', {
+      status: 200,
+      body: { items: [{ key: 'supplier-prices', usd: 12.5, runs: 100, usdPerRun: 0.125 }], totalUsd: 12.5 },
+    });
+    const r = await steward(['costs', 'report', '--by', 'workflow'], { env });
+    expect(Object.fromEntries(gateway.requests[0]!.query)).toEqual({ by: 'workflow', since: '30d' });
+    expect(r.stdout).toMatch(/supplier-prices\s+\$12\.50\s+100\s+\$0\.13/);
+    expect(r.stdout).toContain('total $12.50 by workflow over 30d');
+  });
+
+  it('renders the ops report and says which parts are missing because of which service', async () => {
+    gateway.on('GET', '/reports/ops', {
+      status: 200,
+      body: {
+        since: '7d',
+        mttd: { meanSeconds: 120, incidents: 3 },
+        successRate: { overall: 0.98 },
+        missing: [{ part: 'capacity', service: 'executor' }],
+      },
+    });
+    const r = await steward(['reports', 'ops', '--since', '7d'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Operations report, last 7d');
+    expect(r.stdout).toContain('MTTD (mean time to detect)\n  meanSeconds: 120\n  incidents:   3');
+    expect(r.stdout).toContain('Capacity: needs the executor service, which is not running');
+  });
+
+  it('verify prints each check and exits 1 when the stores disagree', async () => {
+    gateway.on('GET', '/verify', {
+      status: 200,
+      body: {
+        ok: false,
+        checks: [
+          { name: 'store-vs-jetstream', ok: true, detail: '10432 events match' },
+          { name: 'runs-projection', ok: false, detail: 'run r-7: projection says running, stream says failed' },
+        ],
+      },
+    });
+    const r = await steward(['verify', '--since', '1d'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/ok\s+store-vs-jetstream\s+10432 events match/);
+    expect(r.stdout).toMatch(/FAIL\s+runs-projection\s+run r-7/);
+    expect(r.stdout).toContain('INCONSISTENT: 1 of 2 checks failed');
+    expect(r.stderr).toBe('error: verification failed: runs-projection\n');
+    expect(gateway.requests[0]!.query.get('since')).toBe('1d');
+  });
+
+  it('verify exits 0 when consistent', async () => {
+    gateway.on('GET', '/verify', { status: 200, body: { ok: true, checks: [{ name: 'a', ok: true, detail: 'fine' }] } });
+    const r = await steward(['verify'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('consistent: all 1 checks passed');
+  });
+
+  it('lists a dataset quarantine', async () => {
+    gateway.on('GET', '/datasets/prices/quarantine', {
+      status: 200,
+      body: { items: [{ id: 'q-1', captureId: 'cap-3', transform: 'supplier-prices@2', path: 'rows[4].price', reason: 'not a number' }] },
+    });
+    const r = await steward(['datasets', 'quarantine', 'prices'], { env });
+    expect(r.stdout).toMatch(/q-1\s+cap-3\s+supplier-prices@2\s+rows\[4\]\.price\s+not a number/);
+  });
+
+  it('explains each area in its help', async () => {
+    const root = await steward(['--help'], { env });
+    expect(root.code).toBe(0);
+    for (const area of ['workflows', 'runs', 'approvals', 'dlq', 'replay', 'timeline', 'alerts', 'costs', 'reports', 'verify', 'tokens', 'datasets']) {
+      expect(root.stdout).toMatch(new RegExp(`^  ${area}\\b`, 'm'));
+    }
+    expect(root.stdout).toContain('0 success   1 operation failed   2 bad input   3 not authorised   4 not found');
+    const runs = await steward(['runs', '--help'], { env });
+    expect(runs.stdout).toMatch(/wait \[options\] <run>/);
+    expect(runs.stdout).toContain('--json');
+    const timeline = await steward(['timeline', '--help'], { env });
+    expect(timeline.stdout).toContain('Give exactly one of --run, --correlation, --workflow, --alert.');
+    expect(gateway.requests).toHaveLength(0);
+  });
+});

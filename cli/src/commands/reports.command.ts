@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import type { ActionFactory, CommandContext, Row } from '../command.context';
+import { parseDuration } from '../input/duration.parse';
+import { formatDetail } from '../output/detail.format';
+import { bold } from '../output/table.format';
+
+const TITLES: Record<string, string> = {
+  mttd: 'MTTD (mean time to detect)',
+  mttr: 'MTTR (mean time to resolve)',
+  successRate: 'Success rate',
+  alertFatigue: 'Alert fatigue',
+  capacity: 'Capacity',
+};
+
+// Response metadata, not sections.
+const META = new Set(['missing', 'since', 'generatedAt', 'from', 'to', 'title']);
+
+function title(key: string): string {
+  return TITLES[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
+}
+
+/** Sections are either a `sections: [{title, ...}]` list or the top-level keys; both render the same. */
+function sectionsOf(report: Row): Array<[string, unknown]> {
+  if (Array.isArray(report.sections)) {
+    return (report.sections as Row[]).map((s) => {
+      const { title: t, name, ...rest } = s;
+      return [String(t ?? name ?? 'Section'), rest];
+    });
+  }
+  return Object.entries(report)
+    .filter(([k]) => !META.has(k))
+    .map(([k, v]) => [title(k), v]);
+}
+
+function printOps(ctx: CommandContext, report: Row, since: string): void {
+  const { out } = ctx;
+  out.line(bold(`Operations report, last ${String(report.since ?? since)}`, out.color));
+  for (const [heading, body] of sectionsOf(report)) {
+    out.line('');
+    out.line(bold(heading, out.color));
+    out.line(formatDetail(body, { color: out.color, indent: '  ' }));
+  }
+  const missing = Array.isArray(report.missing) ? (report.missing as Row[]) : [];
+  if (missing.length > 0) {
+    out.line('');
+    out.line(bold('Missing from this report', out.color));
+    for (const m of missing) out.line(`  ${title(String(m.part))}: needs the ${String(m.service)} service, which is not running`);
+  }
+}
+
+export function registerReportCommands(program: Command, action: ActionFactory): void {
+  const reports = program.command('reports').description('reports for operators');
+  reports
+    .command('ops')
+    .description('MTTD, MTTR, success rate, alert fatigue and capacity; says which parts are missing and why')
+    .option('--since <duration>', 'how far back (e.g. 7d, 30d)', '30d')
+    .action(
+      action<{ since: string }>(async (ctx, _args, opts) => {
+        parseDuration(opts.since, '--since');
+        await ctx.show<Row>('/reports/ops', { since: opts.since }, (r) => printOps(ctx, r, opts.since));
+      }),
+    );
+}
