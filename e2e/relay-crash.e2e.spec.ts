@@ -11,10 +11,9 @@ describe('ledger relay under SIGKILL', () => {
   let store: EventStore;
 
   beforeAll(() => {
-    pool = createPool(env.db.url, { max: 8 });
+    pool = env.track(createPool(env.db.url, { max: 8 }));
     store = new EventStore(pool);
   });
-  afterAll(() => pool.end());
 
   async function appendMany(count: number, tag: string): Promise<string[]> {
     const ids: string[] = [];

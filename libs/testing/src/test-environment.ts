@@ -6,6 +6,11 @@ export interface TestEnvironment {
   nats: TestNats;
   /** Env vars a spawned Steward process needs to join this test's database and namespace. */
   env(): Record<string, string>;
+  /**
+   * Closes `resource` before the database is dropped. afterAll hooks run in
+   * declaration order, so a test's own `pool.end()` would run after the drop.
+   */
+  track<T extends { end(): Promise<unknown> }>(resource: T): T;
 }
 
 export interface TestEnvironmentOptions {
@@ -20,12 +25,14 @@ export interface TestEnvironmentOptions {
  */
 export function useTestEnvironment(options: TestEnvironmentOptions = {}): TestEnvironment {
   const holder = {} as { db?: TestDatabase; nats?: TestNats };
+  const tracked: { end(): Promise<unknown> }[] = [];
   beforeAll(async () => {
     holder.db = await createTestDatabase(options.label);
     holder.nats = await createTestNats();
     await options.setupDatabase?.(holder.db.url);
   }, 60_000);
   afterAll(async () => {
+    await Promise.allSettled(tracked.splice(0).map((r) => r.end()));
     await holder.nats?.cleanup();
     await holder.db?.drop();
   }, 60_000);
@@ -37,6 +44,10 @@ export function useTestEnvironment(options: TestEnvironmentOptions = {}): TestEn
     get nats() {
       if (!holder.nats) throw new Error('test NATS is only available inside tests (after beforeAll)');
       return holder.nats;
+    },
+    track(resource) {
+      tracked.push(resource);
+      return resource;
     },
     env() {
       return {

@@ -21,13 +21,12 @@ describe('relay', () => {
   let store: EventStore;
 
   beforeAll(async () => {
-    pool = createPool(env.db.url, { max: 24 });
+    pool = env.track(createPool(env.db.url, { max: 24 }));
     store = new EventStore(pool);
     await provisionStreams(env.nats.jsm, declareTopology(env.nats.subjects), logger);
   });
-  afterAll(() => pool.end());
 
-  function relay(name = 'relay'): RelayService {
+  function relay(name = 'relay', pollMs = 50): RelayService {
     return new RelayService(
       {
         databaseUrl: env.db.url,
@@ -38,7 +37,7 @@ describe('relay', () => {
         logger,
         metrics: new Metrics('ledger'),
       },
-      { name, batchSize: 25, pollMs: 50, lockRetryMs: 50 },
+      { name, batchSize: 25, pollMs, lockRetryMs: 50 },
     );
   }
 
@@ -157,5 +156,18 @@ describe('relay', () => {
     await store.append('relay-ha-2', [{ type: 'test.happened', data: { n: 2 } }], { expected: 'no_stream' });
     await eventually(async () => expect((await publishedMessages()).length).toBe(before + 2));
     await standby.stop();
+  });
+
+  it('is woken by NOTIFY when idle instead of waiting for its poll interval', async () => {
+    const r = relay('notify', 60_000);
+    r.start();
+    await eventually(() => expect(r.status).toBe('active'));
+    const before = (await publishedMessages()).length;
+    await new Promise((res) => setTimeout(res, 300)); // let it go idle with the wake-up gate armed
+    const started = Date.now();
+    await store.append('relay-notify-1', [{ type: 'test.happened', data: {} }], { expected: 'no_stream' });
+    await eventually(async () => expect((await publishedMessages()).length).toBe(before + 1), 10_000, 20);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await r.stop();
   });
 });

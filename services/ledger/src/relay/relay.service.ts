@@ -1,7 +1,7 @@
 import { Client, type Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Headers, toEnvelope, type StoredEvent, type Subjects } from '@steward/contracts';
-import { CheckpointStore, EVENTS_CHANNEL, EventStore, type Cursor } from '@steward/event-store';
+import { Headers, toEnvelope, type EventRegistry, type StoredEvent, type Subjects } from '@steward/contracts';
+import { CheckpointStore, compareCursors, EVENTS_CHANNEL, EventStore, WakeupGate, type Cursor } from '@steward/event-store';
 import { publishEvent } from '@steward/messaging';
 import type { Logger, Metrics } from '@steward/observability';
 
@@ -18,6 +18,8 @@ export interface RelayDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   subjects: Subjects;
+  /** Routes (the last subject token) come from the registry; without one, events go unrouted. */
+  registry?: EventRegistry;
   logger: Logger;
   metrics: Metrics;
 }
@@ -105,9 +107,26 @@ export class RelayService {
         await lockClient.query(`LISTEN ${EVENTS_CHANNEL}`);
         this.cursor = await this.recoverCursor();
         backoff = 100;
+        const gate = new WakeupGate(lockClient);
         while (!this.stopping) {
-          const published = await this.drainOnce(this.cursor);
-          if (published === 0) await this.idle();
+          if ((await this.drainOnce(this.cursor)) > 0) continue;
+          // Appends notify only while the gate is armed (NOTIFY serialises commits);
+          // arming fails while an append that skipped its notification is open.
+          if (!(await gate.arm())) {
+            await sleep(5);
+            continue;
+          }
+          try {
+            if ((await this.drainOnce(this.cursor)) > 0) continue;
+            // Committed events held back by an older open transaction: no NOTIFY will come for them.
+            if (await this.store.committedAfter(this.cursor)) {
+              await sleep(20);
+              continue;
+            }
+            await this.idle();
+          } finally {
+            await gate.disarm();
+          }
         }
       } catch (err) {
         this.m.errors.inc();
@@ -148,7 +167,7 @@ export class RelayService {
     const pos = last?.header?.get(Headers.GlobalPosition);
     if (!tx || !pos) return saved;
     const tail: Cursor = { transactionId: BigInt(tx), globalPosition: BigInt(pos) };
-    if (compare(tail, saved) <= 0) return saved;
+    if (compareCursors(tail, saved) <= 0) return saved;
     this.deps.logger.info('relay resumes from the stream tail', { checkpoint: show(saved), tail: show(tail) });
     await this.checkpoints.save(this.options.name, tail);
     return tail;
@@ -174,8 +193,9 @@ export class RelayService {
   }
 
   private publish(e: StoredEvent) {
-    return publishEvent(this.deps.js, this.deps.subjects, toEnvelope(e), {
-      [Headers.TransactionId]: e.transactionId.toString(),
+    return publishEvent(this.deps.js, this.deps.subjects, toEnvelope(e), this.deps.registry, {
+      fromStore: true,
+      headers: { [Headers.TransactionId]: e.transactionId.toString() },
     });
   }
 
@@ -200,12 +220,6 @@ export class RelayService {
     this.wake = undefined;
     this.woken = false;
   }
-}
-
-function compare(a: Cursor, b: Cursor): number {
-  if (a.transactionId !== b.transactionId) return a.transactionId < b.transactionId ? -1 : 1;
-  if (a.globalPosition !== b.globalPosition) return a.globalPosition < b.globalPosition ? -1 : 1;
-  return 0;
 }
 
 function show(c: Cursor): string {

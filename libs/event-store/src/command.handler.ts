@@ -1,0 +1,70 @@
+import { ConcurrencyError, type EventMetadata, type EventRegistry, type NewEvent, type StoredEvent } from '@steward/contracts';
+import type { AppendResult, EventStore } from './event.store';
+import { isPool, type Queryable } from './pool.factory';
+
+/** An aggregate as plain functions: no I/O, time and ids arrive inside the command. */
+export interface Decider<State, Command, E = unknown> {
+  initialState: () => State;
+  evolve: (state: State, event: StoredEvent<E>) => State;
+  decide: (command: Command, state: State) => NewEvent<E>[];
+}
+
+export interface HandleCommandOptions {
+  /** Further attempts after a concurrency conflict; default 3. */
+  maxRetries?: number;
+  /** Merged under each decided event's own metadata (correlation, causation, trace). */
+  metadata?: EventMetadata;
+  /** Run inside the caller's transaction (e.g. processOnce). */
+  tx?: Queryable;
+}
+
+const SAVEPOINT = 'steward_handle_command';
+
+/**
+ * The one command handler: read the stream, fold it, decide, append with the
+ * version that was read. A conflict means another writer got in between, so
+ * the whole read-decide-append runs again on the newer state, a bounded
+ * number of times, then the ConcurrencyError reaches the caller.
+ */
+export async function handleCommand<State, Command, E = unknown>(
+  store: EventStore,
+  streamId: string,
+  decider: Decider<State, Command, E>,
+  command: Command,
+  options: HandleCommandOptions = {},
+): Promise<AppendResult> {
+  const maxRetries = options.maxRetries ?? 3;
+  const { tx } = options;
+  // A failed statement aborts the caller's transaction; a savepoint confines
+  // the failure to this attempt so the retry can run in the same transaction.
+  const savepointIn = tx !== undefined && !isPool(tx) && maxRetries > 0 ? tx : undefined;
+  for (let attempt = 0; ; attempt++) {
+    const history = await store.readStream(streamId, { tx });
+    const state = history.reduce(
+      (s, e) => decider.evolve(s, upcast(store.registry, e) as StoredEvent<E>),
+      decider.initialState(),
+    );
+    const version = history.at(-1)?.streamVersion ?? null;
+    const decided = decider.decide(command, state);
+    if (decided.length === 0) return { streamId, nextExpectedVersion: version ?? 0, events: [] };
+    const events = options.metadata
+      ? decided.map((e) => ({ ...e, metadata: { ...options.metadata, ...e.metadata } }))
+      : decided;
+    try {
+      await savepointIn?.query(`SAVEPOINT ${SAVEPOINT}`);
+      return await store.append(streamId, events, { expected: version ?? 'no_stream', tx });
+    } catch (err) {
+      if (!(err instanceof ConcurrencyError) || attempt >= maxRetries) throw err;
+      await savepointIn?.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+    }
+  }
+}
+
+/** Deciders only ever see the current shape of an event; the stored row is never rewritten. */
+function upcast(registry: EventRegistry | undefined, e: StoredEvent): StoredEvent {
+  if (!registry?.has(e.type)) return e;
+  const current = registry.get(e.type).version;
+  if (e.schemaVersion >= current) return e;
+  const { version, data } = registry.upcast(e.type, e.schemaVersion, e.data);
+  return { ...e, schemaVersion: version, data };
+}
