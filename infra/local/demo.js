@@ -5,14 +5,13 @@ const { EventStore, createPool } = require('../../libs/event-store/dist/index.js
 const { Subjects, uuidv7 } = require('../../libs/contracts/dist/index.js');
 const fromMessaging = (name) => require(require.resolve(name, { paths: [require('node:path').join(__dirname, '../../libs/messaging')] }));
 const { connect } = fromMessaging('@nats-io/transport-node');
-const { jetstream, jetstreamManager, DeliverPolicy } = fromMessaging('@nats-io/jetstream');
+const { jetstreamManager } = fromMessaging('@nats-io/jetstream');
 
 async function main() {
   const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/steward';
   const subjects = new Subjects(process.env.STEWARD_NAMESPACE ?? '');
   const pool = createPool(databaseUrl, { max: 2 });
   const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', name: 'steward-demo' });
-  const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const store = new EventStore(pool);
 
@@ -29,21 +28,21 @@ async function main() {
   const result = await store.append(`demo-run-${runId}`, steps.map((s) => ({ ...s, metadata: meta })), { expected: 'no_stream' });
   console.log(`appended ${result.events.length} events to stream demo-run-${runId} (correlation ${correlationId})`);
 
-  const consumer = await js.consumers.get(subjects.stream('EVENTS'), {
-    filter_subjects: [subjects.category('demo')],
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: startSeq + 1,
-  });
+  // Read the stream in sequence order from where it stood before the append.
   const seen = [];
   const deadline = Date.now() + 15_000;
+  let seq = startSeq + 1;
   while (seen.length < steps.length && Date.now() < deadline) {
-    const batch = await consumer.fetch({ max_messages: steps.length, expires: 2000 });
-    for await (const m of batch) {
-      const e = m.json();
-      if (e.correlationid !== correlationId) continue;
-      seen.push(e);
-      console.log(`  relayed  seq=${m.seq}  ${e.type.padEnd(24)} ${JSON.stringify(e.data)}`);
+    const m = await jsm.streams.getMessage(subjects.stream('EVENTS'), { seq }).catch(() => null);
+    if (!m) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
     }
+    seq++;
+    const e = m.json();
+    if (e.correlationid !== correlationId) continue;
+    seen.push(e);
+    console.log(`  relayed  seq=${m.seq}  ${e.type.padEnd(24)} ${JSON.stringify(e.data)}`);
   }
   await nc.drain();
   await pool.end();

@@ -71,12 +71,16 @@ export class Logger {
   }
 }
 
+/** Nest's start-up chatter (every module and route) is debug, not info. */
+const NEST_BOOT_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestMicroservice']);
+
 /** Routes Nest's own log calls into the JSON logger. */
 export class NestJsonLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info(String(message), { context });
+    if (context !== undefined && NEST_BOOT_CONTEXTS.has(context)) this.logger.debug(String(message), { context });
+    else this.logger.info(String(message), { context });
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error(String(message), { context, ...(trace && { err: { stack: trace } }) });
