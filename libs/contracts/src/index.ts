@@ -31,3 +31,5 @@ export { Subjects } from './subjects';
 export { Headers } from './headers';
 export { parseConfig, BaseConfigSchema, intFromEnv } from './config';
 export { CommandRejected, CommandAccepted, foundationEvents } from './foundation.events';
+export { renderCatalogue } from './catalogue';
+export { allEvents } from './all.events';
