@@ -30,6 +30,8 @@ describe('subjects', () => {
     expect(s.event('task.queued', 'q-1')).toBe('steward.events.task.queued.q-1');
     expect(s.command('executor', 'cancel_run')).toBe('steward.cmd.executor.cancel_run');
     expect(s.stream('EVENTS')).toBe('STEWARD_EVENTS');
+    expect(s.events('run.started')).toBe('steward.events.run.started');
+    expect(s.events('task.queued', { routed: true })).toBe('steward.events.task.queued.>');
     const t = new Subjects('tabc');
     expect(t.events()).toBe('tabc.steward.events.>');
     expect(t.stream('DLQ')).toBe('TABC_STEWARD_DLQ');

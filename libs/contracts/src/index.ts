@@ -33,3 +33,5 @@ export { parseConfig, BaseConfigSchema, intFromEnv } from './config';
 export { CommandRejected, CommandAccepted, foundationEvents } from './foundation.events';
 export { renderCatalogue } from './catalogue';
 export { allEvents } from './all.events';
+export { TOKEN_ROLES, TokenCreated, TokenRevoked, GatewayBootstrapped, OperatorActionRecorded, gatewayEvents } from './gateway.events';
+export type { TokenRole } from './gateway.events';

@@ -32,9 +32,14 @@ export class Subjects {
     return route === undefined ? `${this.prefix}.events.${type}` : `${this.prefix}.events.${type}.${token(route, 'route')}`;
   }
 
-  /** Filter for one event type (with or without a route) or, with no type, all events. */
-  events(type?: string): string {
-    return type === undefined ? `${this.prefix}.events.>` : `${this.prefix}.events.${type}.>`;
+  /**
+   * Filter for one event type or, with no type, all events. A routed type
+   * (its registry definition has `route`) is always published with a route
+   * token, so its filter is `<type>.>`; an unrouted type's is exact.
+   */
+  events(type?: string, options: { routed?: boolean } = {}): string {
+    if (type === undefined) return `${this.prefix}.events.>`;
+    return options.routed ? `${this.event(type)}.>` : this.event(type);
   }
 
   category(category: string): string {
