@@ -48,6 +48,11 @@ async function main() {
   await pool.end();
   if (seen.length !== steps.length) throw new Error(`relay published ${seen.length}/${steps.length} demo events; is the ledger running?`);
   console.log('the ledger relayed every event exactly once, in commit order');
+  if (process.env.STEWARD_TOKEN) {
+    console.log(`\n$ steward timeline --correlation ${correlationId}`);
+    const cli = require('node:child_process').spawnSync(process.execPath, [require('node:path').join(__dirname, '../../cli/dist/main.js'), 'timeline', '--correlation', correlationId], { stdio: 'inherit' });
+    if (cli.status !== 0) throw new Error(`steward timeline exited ${cli.status}`);
+  }
 }
 
 main().catch((err) => {

@@ -33,5 +33,39 @@ export { parseConfig, BaseConfigSchema, intFromEnv } from './config';
 export { CommandRejected, CommandAccepted, foundationEvents } from './foundation.events';
 export { renderCatalogue } from './catalogue';
 export { allEvents } from './all.events';
+export { WorkflowApplied, WorkflowPaused, WorkflowResumed, workflowEvents } from './workflow.events';
+export {
+  RunRequested,
+  RunQueued,
+  RunStarted,
+  RunAwaitingApproval,
+  RunResumed,
+  RunSucceeded,
+  RunFailed,
+  RunCancelled,
+  RunTimedOut,
+  RunReopened,
+  StepQueued,
+  StepStarted,
+  StepSucceeded,
+  StepFailed,
+  StepTimedOut,
+  StepRetryScheduled,
+  StepDeadLettered,
+  StepSkipped,
+  StepCancelled,
+  StepRequeued,
+  ApprovalRequested,
+  ApprovalGranted,
+  ApprovalRejected,
+  ApprovalEscalated,
+  STEP_KINDS,
+  StepErrorSchema,
+  StepTargetSchema,
+  stepTargetRoute,
+  runEvents,
+} from './run.events';
+export type { StepKind, StepError, StepTarget } from './run.events';
+export { TimerRequested, TimerFired, TimerCancelled, timerEvents } from './timer.events';
 export { TOKEN_ROLES, TokenCreated, TokenRevoked, GatewayBootstrapped, OperatorActionRecorded, gatewayEvents } from './gateway.events';
 export type { TokenRole } from './gateway.events';

@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import { formatDuration, parseRate } from './duration.parse';
+import type { RetryPolicy } from './retry.policy';
+import { duration, exactlyOne, expression, fraction, positiveInt, slug, text } from './workflow.fields';
+
+// One entry of `steps:`: id, needs, when, timeout, retry override, and
+// exactly one of collect | transform | task | approval.
+
+export interface HttpSource {
+  kind: 'http';
+  url: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+  headers: Record<string, string>;
+  query: Record<string, string | number | boolean>;
+  body?: unknown;
+  /** A reference the collector resolves; the secret itself never appears in a definition or event. */
+  auth?: { secretRef: string };
+}
+export type FileSource = { kind: 'file'; path: string } | { kind: 'file'; glob: string };
+export interface HandlerSource {
+  kind: 'handler';
+  handler: string;
+}
+
+export interface CollectSpec {
+  source: HttpSource | FileSource | HandlerSource;
+  rateLimit?: { count: number; perMs: number };
+}
+export interface TransformSpec {
+  name: string;
+  version: number;
+}
+export interface TaskSpec {
+  handler: string;
+  queue: string;
+  memoryMb: number;
+  heartbeatMs?: number;
+}
+export interface ApprovalSpec {
+  approvers: string[];
+  timeoutMs: number;
+  onTimeout: 'fail' | 'escalate' | 'approve';
+}
+
+interface StepBase {
+  id: string;
+  needs: string[];
+  /** Source text of the condition; parsed again where it is evaluated. */
+  when?: string;
+  /** Start-to-close timeout of one attempt (for approvals: the approval timeout). */
+  timeoutMs: number;
+  /** The workflow's policy with this step's overrides applied. */
+  retry: RetryPolicy;
+}
+
+export type StepDefinition =
+  | (StepBase & { kind: 'collect'; collect: CollectSpec })
+  | (StepBase & { kind: 'transform'; transform: TransformSpec })
+  | (StepBase & { kind: 'task'; task: TaskSpec })
+  | (StepBase & { kind: 'approval'; approval: ApprovalSpec });
+
+export type StepKind = StepDefinition['kind'];
+export const STEP_KIND_KEYS = ['collect', 'transform', 'task', 'approval'] as const;
+
+/** An attempt without its own timeout gets this long. */
+export const DEFAULT_STEP_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 3_600_000;
+
+/** A partial policy as written in the file; merged over the workflow's, then the defaults. */
+export const retrySchema = z
+  .strictObject({
+    maxAttempts: positiveInt(100).optional(),
+    initialDelay: duration.optional(),
+    backoff: z.number({ error: 'expected a backoff coefficient of at least 1' }).min(1, { error: 'expected a backoff coefficient of at least 1' }).max(100, { error: 'expected a backoff coefficient of at most 100' }).optional(),
+    maxDelay: duration.optional(),
+    jitter: fraction('a jitter fraction from 0 to 1').optional(),
+    nonRetryable: z.array(text('an error code', 100), { error: 'expected a list of error codes' }).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.initialDelay !== undefined && r.maxDelay !== undefined && r.maxDelay < r.initialDelay) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxDelay'],
+        message: `expected a maxDelay at least as long as initialDelay (${formatDuration(r.initialDelay)}), got ${formatDuration(r.maxDelay)}`,
+      });
+    }
+  })
+  .transform(
+    (r): Partial<RetryPolicy> => ({
+      ...(r.maxAttempts !== undefined && { maxAttempts: r.maxAttempts }),
+      ...(r.initialDelay !== undefined && { initialDelayMs: r.initialDelay }),
+      ...(r.backoff !== undefined && { backoff: r.backoff }),
+      ...(r.maxDelay !== undefined && { maxDelayMs: r.maxDelay }),
+      ...(r.jitter !== undefined && { jitter: r.jitter }),
+      ...(r.nonRetryable !== undefined && { nonRetryable: r.nonRetryable }),
+    }),
+  );
+export type RetryOverride = z.output<typeof retrySchema>;
+
+const HTTP_URL = 'expected an http(s) URL';
+const httpSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: HTTP_URL }),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], { error: 'expected one of GET, POST, PUT, PATCH, DELETE, HEAD' }).default('GET'),
+  headers: z.record(z.string(), z.string({ error: 'expected a header value (text)' }), { error: 'expected a map of header: value' }).default({}),
+  query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }), { error: 'expected a map of name: value' }).default({}),
+  body: z.unknown().optional(),
+  auth: z.strictObject({ secretRef: text('a secret reference', 200) }).optional(),
+});
+
+const fileSchema = z
+  .strictObject({ path: text('a file path', 1000).optional(), glob: text('a glob', 1000).optional() })
+  .superRefine((f, ctx) => void exactlyOne(f, ['path', 'glob'], ctx))
+  .transform((f): FileSource => (f.path !== undefined ? { kind: 'file', path: f.path } : { kind: 'file', glob: f.glob! }));
+
+const RATE = 'expected a rate such as 10/min, 5/s or 100/h';
+const collectSchema = z
+  .strictObject({
+    http: httpSchema.optional(),
+    file: fileSchema.optional(),
+    handler: text('a handler name', 200).optional(),
+    rateLimit: z.string({ error: RATE }).optional(),
+  })
+  .superRefine((c, ctx) => {
+    exactlyOne(c, ['http', 'file', 'handler'], ctx);
+    if (c.rateLimit !== undefined && parseRate(c.rateLimit) === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['rateLimit'], message: RATE, input: c.rateLimit });
+    }
+  })
+  .transform(
+    (c): CollectSpec => ({
+      source: c.http !== undefined ? { kind: 'http', ...c.http } : c.file !== undefined ? c.file : { kind: 'handler', handler: c.handler! },
+      ...(c.rateLimit !== undefined && { rateLimit: parseRate(c.rateLimit)! }),
+    }),
+  );
+
+const TRANSFORM = 'expected name@version, such as supplier-prices@2';
+const transformSchema = z
+  .string({ error: TRANSFORM })
+  .regex(/^[a-z][a-z0-9_-]{0,62}@[1-9]\d{0,5}$/, { error: TRANSFORM })
+  .transform((s): TransformSpec => {
+    const [name, version] = s.split('@');
+    return { name: name!, version: Number(version) };
+  });
+
+const taskSchema = z.strictObject({
+  handler: text('a handler name', 200),
+  queue: slug('a task queue name').default('default'),
+  memoryMb: z.number({ error: 'expected a memory limit in MB from 16 to 65536' }).int({ error: 'expected a memory limit in MB from 16 to 65536' }).min(16, { error: 'expected a memory limit in MB from 16 to 65536' }).max(65536, { error: 'expected a memory limit in MB from 16 to 65536' }).default(256),
+  timeout: duration.optional(),
+  heartbeat: duration.optional(),
+});
+
+const approvalSchema = z.strictObject({
+  approvers: z.array(text('an approver (person or team)', 200), { error: 'expected a list of approvers' }).min(1, { error: 'expected at least one approver' }),
+  timeout: duration.default(DEFAULT_APPROVAL_TIMEOUT_MS),
+  onTimeout: z.enum(['fail', 'escalate', 'approve'], { error: 'expected one of fail, escalate, approve' }).default('fail'),
+});
+
+/** A step as written, before the workflow's retry policy is merged in. */
+export const stepSchema = z
+  .strictObject({
+    id: slug('a step id'),
+    needs: z.array(slug('a step id'), { error: 'expected a list of step ids' }).default([]),
+    when: expression.optional(),
+    timeout: duration.optional(),
+    retry: retrySchema.optional(),
+    collect: collectSchema.optional(),
+    transform: transformSchema.optional(),
+    task: taskSchema.optional(),
+    approval: approvalSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    const kind = exactlyOne(s, STEP_KIND_KEYS, ctx);
+    if (kind === 'approval' && s.timeout !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'an approval step takes no step timeout (use approval.timeout)' });
+    }
+    if (kind === 'approval' && s.retry !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['retry'], message: 'an approval step takes no retry (a decision is not retried)' });
+    }
+  });
+export type StepInput = z.output<typeof stepSchema>;
+
+/** Resolves kind, timeout and retry into the normalised step. */
+export function normaliseStep(s: StepInput, workflowRetry: RetryPolicy): StepDefinition {
+  const base = {
+    id: s.id,
+    needs: s.needs,
+    ...(s.when !== undefined && { when: s.when }),
+    retry: { ...workflowRetry, ...s.retry },
+  };
+  if (s.approval !== undefined) {
+    const approval: ApprovalSpec = { approvers: s.approval.approvers, timeoutMs: s.approval.timeout, onTimeout: s.approval.onTimeout };
+    return { ...base, timeoutMs: approval.timeoutMs, kind: 'approval', approval };
+  }
+  if (s.task !== undefined) {
+    const task: TaskSpec = {
+      handler: s.task.handler,
+      queue: s.task.queue,
+      memoryMb: s.task.memoryMb,
+      ...(s.task.heartbeat !== undefined && { heartbeatMs: s.task.heartbeat }),
+    };
+    return { ...base, timeoutMs: s.timeout ?? s.task.timeout ?? DEFAULT_STEP_TIMEOUT_MS, kind: 'task', task };
+  }
+  const timeoutMs = s.timeout ?? DEFAULT_STEP_TIMEOUT_MS;
+  if (s.transform !== undefined) return { ...base, timeoutMs, kind: 'transform', transform: s.transform };
+  return { ...base, timeoutMs, kind: 'collect', collect: s.collect! };
+}

@@ -1,0 +1,89 @@
+import { AckPolicy, jetstream } from '@nats-io/jetstream';
+import { CommandRejected, toEnvelope, uuidv7 } from '@steward/contracts';
+import { createPool, EventStore, migrate } from '@steward/event-store';
+import { decodeCommand, PresenceReporter, publishEvent, type CommandEnvelope } from '@steward/messaging';
+import { eventually, useTestEnvironment } from '@steward/testing';
+import { startGateway, type GatewayHarness } from '../testing/gateway.fixture';
+
+describe('operator commands', () => {
+  const env = useTestEnvironment({ label: 'gwcommands', setupDatabase: (url) => migrate(url) });
+  let gw: GatewayHarness;
+  let operator: { token: string; name: string };
+  const received: CommandEnvelope[] = [];
+  let running = true;
+
+  /** A stand-in executor: takes commands from its work queue and records an outcome, as the real one will. */
+  async function fakeExecutor(): Promise<void> {
+    const pool = env.track(createPool(env.db.url, { max: 2 }));
+    const store = new EventStore(pool);
+    const js = jetstream(env.nats.nc);
+    const stream = env.nats.subjects.stream('COMMANDS');
+    await env.nats.jsm.consumers.add(stream, { durable_name: 'executor-cmd', ack_policy: AckPolicy.Explicit, filter_subject: env.nats.subjects.commands('executor') });
+    const consumer = await js.consumers.get(stream, 'executor-cmd');
+    while (running) {
+      const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
+      for await (const msg of batch) {
+        const cmd = decodeCommand(msg);
+        received.push(cmd);
+        const runId = (cmd.payload as { runId: string }).runId;
+        const metadata = { source: 'executor', causationId: cmd.commandId, correlationId: cmd.correlationId, runId, ...(cmd.actor && { actor: cmd.actor }) };
+        const event =
+          runId === 'r-done'
+            ? { type: CommandRejected.type, data: { commandId: cmd.commandId, service: 'executor', command: cmd.name, code: 'illegal_state', reason: 'run r-done already ended' } }
+            : runId === 'r-bad'
+              ? { type: CommandRejected.type, data: { commandId: cmd.commandId, service: 'executor', command: cmd.name, code: 'validation', reason: 'no such step', issues: [{ path: 'payload.stepId', message: 'unknown step' }] } }
+              : { type: 'run.cancelled', data: { runId, status: 'cancelled' } };
+        const { events } = await store.append(`run-${runId}-${uuidv7()}`, [{ ...event, metadata }], { expected: 'no_stream' });
+        await publishEvent(js, env.nats.subjects, toEnvelope(events[0]!), undefined, { fromStore: true });
+        msg.ack();
+      }
+    }
+  }
+
+  beforeAll(async () => {
+    gw = await startGateway(env, { COMMAND_TIMEOUT_MS: '5000' });
+    operator = await gw.tokenFor('operator', 'alice');
+    const presence = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'executor', intervalMs: 60_000 });
+    await presence.start();
+    // A crash of the stand-in would otherwise only show up as 202s.
+    const loop = fakeExecutor().catch((err: unknown) => console.error("fake executor failed", err));
+    env.track({ end: async () => { running = false; await loop; await presence.stop(); } });
+  });
+
+  it('answers with the outcome the owning service recorded, and puts the request on the run timeline with its actor', async () => {
+    const res = await gw.request('POST', '/api/v1/runs/r-1/cancel', { token: operator.token, body: { reason: 'stuck on a lock' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ runId: 'r-1', status: 'cancelled', commandId: expect.any(String), event: { id: expect.any(String), type: 'run.cancelled', streamId: expect.stringMatching(/^run-r-1-/) } });
+    const cmd = received.find((c) => c.commandId === res.body.commandId)!;
+    expect(cmd).toMatchObject({ service: 'executor', name: 'cancel_run', actor: 'alice', payload: { runId: 'r-1', reason: 'stuck on a lock' } });
+
+    // Eventually: another test file's open transaction may hold commit-safe reads back for a moment.
+    const timeline = await eventually(async () => {
+      const t = await gw.request('GET', '/api/v1/timeline', { token: operator.token, query: { run: 'r-1' } });
+      expect(t.body.items.map((e: { type: string; actor: string }) => [e.type, e.actor])).toEqual([
+        ['operator.action_recorded', 'alice'],
+        ['run.cancelled', 'alice'],
+      ]);
+      return t;
+    });
+    expect(timeline.body.items[0].summary).toBe('runs.cancel requested (run=r-1): stuck on a lock');
+    expect(timeline.body.items[1]).toMatchObject({ marker: 'mitigation', correlationId: res.body.commandId });
+  });
+
+  it('turns a rejection into 409 or, for bad input the service found, 400 with its issues', async () => {
+    const refused = await gw.request('POST', '/api/v1/runs/r-done/cancel', { token: operator.token, body: {} });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toEqual({ code: 'illegal_state', message: 'run r-done already ended', context: { service: 'executor', commandId: expect.any(String), code: 'illegal_state' } });
+    const invalid = await gw.request('POST', '/api/v1/runs/r-bad/cancel', { token: operator.token, body: {} });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error).toMatchObject({ code: 'validation', message: 'no such step', issues: [{ path: 'payload.stepId', message: 'unknown step' }] });
+  });
+
+  it('still answers 503 naming the service for commands of services that are not running', async () => {
+    const res = await gw.request('POST', '/api/v1/alerts/a-1/ack', { token: operator.token, body: {} });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toEqual({ code: 'unavailable', message: 'the alerter service is not running', context: { service: 'alerter' } });
+    const services = await gw.request('GET', '/api/v1/services', { token: operator.token });
+    expect(services.body.items.map((s: { service: string }) => s.service)).toEqual(['executor', 'gateway']);
+  });
+});
