@@ -8,6 +8,8 @@ export interface Figure {
   unit: string;
   limit?: string;
   limit_value?: number;
+  /** Events stored when the figure was taken (latency benches at 1 and 10 million). */
+  events?: number;
 }
 
 export function emit(f: Figure): void {
@@ -17,7 +19,29 @@ export function emit(f: Figure): void {
     out.limit_value = round(f.limit_value);
     out.ratio = Math.round((f.value / f.limit_value) * 100) / 100;
   }
+  if (f.events !== undefined) out.events = f.events;
   process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+/** Progress for people, on stderr, so stdout stays one JSON figure a line. */
+export function note(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/**
+ * Wall-clock latency in ms of `fn(k)` for k = 0..samples-1, after `warmup`
+ * unmeasured calls (plans cached, connections open). One call at a time: a
+ * latency figure, not a throughput one.
+ */
+export async function latencies(samples: number, fn: (k: number) => Promise<unknown>, warmup = Math.min(20, samples)): Promise<number[]> {
+  for (let k = 0; k < warmup; k++) await fn(samples + k);
+  const out: number[] = [];
+  for (let k = 0; k < samples; k++) {
+    const start = process.hrtime.bigint();
+    await fn(k);
+    out.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return out;
 }
 
 function round(v: number): number {

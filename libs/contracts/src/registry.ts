@@ -110,7 +110,15 @@ export class EventRegistry {
     return this.validate<D>(type, current);
   }
 
+  /** The route token, or undefined when the type has none or the payload cannot give one. */
   routeOf(type: string, data: unknown): string | undefined {
-    return this.defs.get(type)?.route?.(data as never);
+    const route = this.defs.get(type)?.route;
+    if (!route) return undefined;
+    try {
+      return route(data as never);
+    } catch {
+      // A payload of an older shape must not stop a publisher; it goes unrouted.
+      return undefined;
+    }
   }
 }

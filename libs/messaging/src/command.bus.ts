@@ -3,6 +3,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import { CommandRejected, Headers, uuidv7, type EventEnvelope, type Subjects, type ValidationIssue } from '@steward/contracts';
 import { commandHeaders, type CommandEnvelope } from './command.envelope';
 import { decodeEnvelope, encodeJson } from './envelope.codec';
+import { activeTraceparent } from './message.tracing';
 import { createJsonLogger, type Logger } from './json.logger';
 
 export interface SendCommandOptions {
@@ -10,6 +11,7 @@ export interface SendCommandOptions {
   commandId?: string;
   actor?: string;
   correlationId?: string;
+  /** Default: the active span's, so the owning service continues the caller's trace. */
   traceparent?: string;
   /** How long to wait for the outcome event before answering `pending`. */
   timeoutMs?: number;
@@ -54,6 +56,7 @@ export class CommandBus {
 
   async send(service: string, name: string, payload: unknown, options: SendCommandOptions = {}): Promise<CommandOutcome> {
     const commandId = options.commandId ?? uuidv7();
+    const traceparent = options.traceparent ?? activeTraceparent();
     const command: CommandEnvelope = {
       commandId,
       service,
@@ -62,7 +65,7 @@ export class CommandBus {
       ...(options.actor !== undefined && { actor: options.actor }),
       correlationId: options.correlationId ?? commandId,
       issuedAt: new Date().toISOString(),
-      ...(options.traceparent !== undefined && { traceparent: options.traceparent }),
+      ...(traceparent !== undefined && { traceparent }),
     };
     if (this.waiters.has(commandId)) throw new Error(`command ${commandId} is already awaited`);
     // Subscribe before publishing: an outcome that beats the publish ack is still seen.

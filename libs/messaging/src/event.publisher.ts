@@ -1,6 +1,7 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
-import { EventEnvelopeSchema, ValidationError, issuesOf, type EventEnvelope, type EventRegistry, type Subjects } from '@steward/contracts';
+import { EventEnvelopeSchema, Headers, ValidationError, issuesOf, type EventEnvelope, type EventRegistry, type Subjects } from '@steward/contracts';
 import { encodeJson, envelopeHeaders } from './envelope.codec';
+import { activeTraceparent } from './message.tracing';
 
 export interface PublishEventOptions {
   timeoutMs?: number;
@@ -33,6 +34,9 @@ export async function publishEvent(
   }
   const route = registry?.routeOf(envelope.type, envelope.data);
   const headers = envelopeHeaders(envelope);
+  // An envelope without trace context, published from inside a span: carry that span.
+  const traceparent = envelope.traceparent === undefined ? activeTraceparent() : undefined;
+  if (traceparent !== undefined) headers.set(Headers.Traceparent, traceparent);
   for (const [k, v] of Object.entries(options.headers ?? {})) headers.set(k, v);
   return js.publish(subjects.event(envelope.type, route), encodeJson(envelope), {
     msgID: envelope.id,

@@ -1,6 +1,6 @@
 // @steward/messaging: JetStream as Steward's only channel between services: topology,
 // event publishing, commands with outcomes, dead letters, and the NestJS transport.
-export { connectNats } from './nats.connection';
+export { connectNats, natsReachable } from './nats.connection';
 export type { ConnectNatsOptions } from './nats.connection';
 export { declareTopology, provisionStreams, provisionConsumer, DUPLICATE_WINDOW_MS } from './topology.provision';
 export type {
@@ -34,5 +34,9 @@ export { JetStreamClient } from './jetstream.client';
 export type { JetStreamClientOptions, CommandPattern } from './jetstream.client';
 export { MaxDeliveriesAdvisoryWatcher } from './max-deliveries.watcher';
 export type { MaxDeliveriesAdvisory, MaxDeliveriesWatcherOptions } from './max-deliveries.watcher';
+export { ConsumerMetrics } from './consumer.metrics';
+export type { HandlingOutcome } from './consumer.metrics';
+export { PresenceReporter, PresenceDirectory, presenceBucket } from './presence';
+export type { PresenceEntry, PresenceReporterOptions, PresenceDirectoryOptions } from './presence';
 export { createJsonLogger } from './json.logger';
 export type { Logger, LogLevel, JsonLoggerOptions } from './json.logger';

@@ -2,13 +2,16 @@ import { EventEmitter } from 'node:events';
 import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { millis, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import type { EventRegistry, Subjects } from '@steward/contracts';
+import { Headers, type EventRegistry, type Subjects } from '@steward/contracts';
+import type { Metrics } from '@steward/observability';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { ConsumerBacklogPoller, ConsumerMetrics, type HandlingOutcome } from './consumer.metrics';
 import { ConsumerWorker } from './consumer.worker';
 import { publishDeadLetter, type DeadLetterReason } from './dead-letter.publisher';
 import { DEFAULT_RETRY, decideFailure, retryDelayMs, type RetryPolicy } from './failure.policy';
 import { JetStreamContext, type JetStreamMessageMeta } from './jetstream.context';
 import { createJsonLogger, type Logger } from './json.logger';
+import { inMessageSpan, recordSpanError } from './message.tracing';
 import { routeMessage, type ConsumedStream } from './message.router';
 import { connectNats } from './nats.connection';
 import { declareTopology, provisionConsumer, provisionStreams, type TopologyOptions } from './topology.provision';
@@ -51,6 +54,20 @@ export interface JetStreamServerOptions {
   fetchExpiresMs?: number;
   /** Use this connection instead of opening one; it is then not drained on close(). */
   connection?: NatsConnection;
+  /**
+   * Where the transport's series go: steward_handler_duration_seconds,
+   * steward_messages_handled_total, steward_dead_letters_total and the
+   * steward_consumer_pending / _ack_pending gauges. Without it nothing is counted.
+   */
+  metrics?: Metrics;
+  /** How often the backlog gauges are refreshed from consumer info (default 5000 ms). */
+  backlogIntervalMs?: number;
+}
+
+/** What the metrics and the span learn while one message is handled. */
+interface Handling {
+  type: string;
+  outcome: HandlingOutcome;
 }
 
 interface Binding {
@@ -86,10 +103,13 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
   private connected = false;
   private closing = false;
   private warnedMaskedError = false;
+  private readonly metrics: ConsumerMetrics | undefined;
+  private backlog: ConsumerBacklogPoller | undefined;
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
     this.log = options.logger ?? createJsonLogger({ service: options.service });
+    this.metrics = options.metrics ? new ConsumerMetrics(options.metrics) : undefined;
   }
 
   async listen(callback: (err?: unknown) => void): Promise<void> {
@@ -108,6 +128,11 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
       }
       for (const c of this.options.consumers) this.bindings.push(await this.bind(c));
       for (const b of this.bindings) b.worker.start();
+      if (this.metrics) {
+        const targets = this.bindings.map((b) => ({ stream: b.streamName, durable: b.durable }));
+        this.backlog = new ConsumerBacklogPoller(this.jsm, targets, this.metrics, this.options.backlogIntervalMs ?? 5_000, this.log);
+        this.backlog.start();
+      }
       this.bound = true;
       this.log.info('jetstream consumers bound', { consumers: this.bindings.map((b) => b.durable) });
       callback();
@@ -126,6 +151,7 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
     if (this.closing) return;
     this.closing = true;
     this.bound = false;
+    await this.backlog?.stop();
     for (const b of this.bindings) b.worker.stop();
     const timeoutMs = this.options.drainTimeoutMs ?? 10_000;
     const drained = await Promise.all(this.bindings.map((b) => b.worker.drain(timeoutMs)));
@@ -200,7 +226,35 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
     return binding;
   }
 
+  /**
+   * One delivery, in a consumer span continued from the message's
+   * traceparent header (so one run is one trace across services), timed and
+   * counted by its outcome.
+   */
   private async handleMessage(b: Binding, msg: JsMsg): Promise<void> {
+    const started = performance.now();
+    const handling: Handling = { type: 'unknown', outcome: 'error' };
+    const header = (name: string) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined);
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': msg.subject,
+      'messaging.consumer.group.name': b.durable,
+      'messaging.nats.delivery_count': msg.info.deliveryCount,
+      ...(header(Headers.MsgId) !== undefined && { 'messaging.message.id': header(Headers.MsgId) }),
+    };
+    try {
+      await inMessageSpan(`process ${b.stream.toLowerCase()}`, header(Headers.Traceparent), attributes, async (span) => {
+        await this.handleDelivery(b, msg, handling);
+        span.updateName(`process ${handling.type}`);
+        span.setAttributes({ 'steward.message.type': handling.type, 'steward.outcome': handling.outcome });
+      });
+    } finally {
+      this.metrics?.handled(b.durable, handling.type, handling.outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async handleDelivery(b: Binding, msg: JsMsg, handling: Handling): Promise<void> {
     const meta: JetStreamMessageMeta = { consumer: b.durable };
     const ctx = new JetStreamContext(msg, meta);
     // Keeps a long handler's message from being redelivered to another replica mid-run.
@@ -208,15 +262,31 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
     const started = Date.now();
     try {
       const routed = routeMessage(msg, b.stream, this.options.subjects, this.options.registry, (p) => this.getHandlerByPattern(p) !== null);
-      if (routed.kind === 'dead_letter') return await this.deadLetter(b, ctx, routed.reason, routed.error);
-      if (routed.kind === 'skip') return ctx.ack();
+      if (routed.kind === 'dead_letter') {
+        // A label only for types this service handles: the header of a rejected message is unvalidated input.
+        const claimed = ctx.getHeader(Headers.Type);
+        if (claimed !== undefined && this.getHandlerByPattern(claimed) !== null) handling.type = claimed;
+        recordSpanError(routed.error);
+        handling.outcome = await this.deadLetter(b, ctx, routed.reason, routed.error);
+        return;
+      }
+      if (routed.kind === 'skip') {
+        handling.type = 'unhandled';
+        handling.outcome = 'skipped';
+        return ctx.ack();
+      }
+      handling.type = routed.pattern;
       Object.assign(meta, routed.meta);
       try {
         await this.invoke(this.getHandlerByPattern(routed.pattern)!, routed.data, ctx);
       } catch (err) {
-        return await this.onHandlerError(b, ctx, err);
+        recordSpanError(err);
+        handling.outcome = await this.onHandlerError(b, ctx, err);
+        return;
       }
       ctx.ack();
+      const settlement = ctx.getSettlement();
+      handling.outcome = settlement === 'nak' ? 'retry' : settlement === 'term' ? 'terminated' : 'success';
       this.log.debug('message handled', { consumer: b.durable, pattern: routed.pattern, seq: msg.seq, duration_ms: Date.now() - started });
     } finally {
       clearInterval(keepAlive);
@@ -241,11 +311,11 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
     });
   }
 
-  private async onHandlerError(b: Binding, ctx: JetStreamContext, err: unknown): Promise<void> {
+  private async onHandlerError(b: Binding, ctx: JetStreamContext, err: unknown): Promise<HandlingOutcome> {
     const fields = { consumer: b.durable, subject: ctx.getSubject(), seq: ctx.getStreamSequence(), deliveries: ctx.getDeliveryCount(), err };
     if (ctx.isSettled()) {
       this.log.error('handler failed after settling its message', fields);
-      return;
+      return 'error';
     }
     if (!(err instanceof Error) && !this.warnedMaskedError) {
       this.warnedMaskedError = true;
@@ -255,9 +325,11 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
     if (decision.action === 'dead_letter') return this.deadLetter(b, ctx, decision.reason, err);
     this.log.warn('handler failed, will retry', { ...fields, retry_in_ms: decision.delayMs });
     ctx.nak(decision.delayMs);
+    return 'retry';
   }
 
-  private async deadLetter(b: Binding, ctx: JetStreamContext, reason: DeadLetterReason, err: unknown): Promise<void> {
+  /** `retry` when the DLQ publish failed and the message was nak'd to try again. */
+  private async deadLetter(b: Binding, ctx: JetStreamContext, reason: DeadLetterReason, err: unknown): Promise<HandlingOutcome> {
     const msg = ctx.getMessage();
     try {
       await publishDeadLetter(
@@ -272,10 +344,12 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
       // Keep the message rather than lose it: it comes back and we try the DLQ again.
       this.log.error('dead-letter publish failed', { consumer: b.durable, seq: msg.info.streamSequence, reason, err: publishErr });
       ctx.nak(retryDelayMs(msg.info.deliveryCount, b.retry));
-      return;
+      return 'retry';
     }
     ctx.term(reason);
+    this.metrics?.deadLettered(b.durable, reason);
     this.log.error('message dead-lettered', { consumer: b.durable, subject: msg.subject, seq: msg.info.streamSequence, reason, deliveries: msg.info.deliveryCount, err });
+    return 'dead_letter';
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {

@@ -1,6 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Subjects } from '@steward/contracts';
+import type { Metrics } from '@steward/observability';
+import { ConsumerMetrics } from './consumer.metrics';
 import { publishDeadLetter } from './dead-letter.publisher';
 import { createJsonLogger, type Logger } from './json.logger';
 
@@ -26,12 +28,15 @@ export interface MaxDeliveriesWatcherOptions {
    */
   deadLetter?: boolean;
   onAdvisory?: (advisory: MaxDeliveriesAdvisory) => void | Promise<void>;
+  /** Counts copies in steward_dead_letters_total{reason="max_deliver_exhausted"}. */
+  metrics?: Metrics;
 }
 
 export class MaxDeliveriesAdvisoryWatcher {
   private sub: Subscription | undefined;
   private readonly log: Logger;
   private readonly streams: Set<string>;
+  private readonly metrics: ConsumerMetrics | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -39,6 +44,7 @@ export class MaxDeliveriesAdvisoryWatcher {
     private readonly options: MaxDeliveriesWatcherOptions = {},
   ) {
     this.log = options.logger ?? createJsonLogger();
+    this.metrics = options.metrics ? new ConsumerMetrics(options.metrics) : undefined;
     this.streams = new Set((['EVENTS', 'COMMANDS', 'REPLAY'] as const).map((k) => subjects.stream(k)));
   }
 
@@ -92,5 +98,6 @@ export class MaxDeliveriesAdvisoryWatcher {
       'max_deliver_exhausted',
       new Error(`delivered ${a.deliveries} times without an ack, nak or term (crash or handler longer than ack_wait)`),
     );
+    this.metrics?.deadLettered(a.consumer, 'max_deliver_exhausted');
   }
 }

@@ -19,3 +19,13 @@ export function connectNats(url: string, name: string, options: ConnectNatsOptio
     timeout: options.timeoutMs ?? 5_000,
   });
 }
+
+/**
+ * For /readyz: one round trip to the server. `isClosed()` alone stays false
+ * through an outage, because the connection keeps reconnecting; `rtt()`
+ * rejects at once while disconnected.
+ */
+export async function natsReachable(nc: NatsConnection): Promise<boolean> {
+  await nc.rtt();
+  return true;
+}

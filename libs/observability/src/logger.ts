@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { redact } from './redact';
+import { currentTraceId } from './trace.context';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
@@ -44,11 +45,14 @@ export class Logger {
 
   log(level: LogLevel, msg: string, fields: LogFields = {}): void {
     if (!this.isEnabled(level)) return;
+    // Inside a handled message or request the active span names the trace; an explicit trace_id wins.
+    const traceId = fields.trace_id ?? this.options.base?.trace_id ?? currentTraceId();
     const line = {
       timestamp: new Date().toISOString(),
       level,
       service: this.options.service,
       msg,
+      ...(traceId !== undefined && { trace_id: traceId }),
       ...(redact({ ...this.options.base, ...fields }) as object),
     };
     this.write(JSON.stringify(line));

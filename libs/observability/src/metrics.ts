@@ -10,6 +10,12 @@ export class Metrics {
   constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry, prefix: 'steward_' });
+    // prom-client exports these totals as gauges, which `promtool check metrics`
+    // rejects (`_total` is for counters); the per-type gauges of the same name
+    // without the suffix carry the same figure as a sum.
+    for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+      this.registry.removeSingleMetric(`steward_nodejs_${name}`);
+    }
   }
 
   counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {

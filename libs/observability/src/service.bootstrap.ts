@@ -1,6 +1,7 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger, NestJsonLogger, type LogLevel } from './logger';
+import { stopTracing } from './tracing';
 
 export interface ServiceBootstrap<C extends { PORT: number; LOG_LEVEL: LogLevel }> {
   service: string;
@@ -36,6 +37,8 @@ export async function bootstrapService<C extends { PORT: number; LOG_LEVEL: LogL
       timer.unref();
       void app!
         .close()
+        // Spans still in the batch would be lost on exit.
+        .then(() => stopTracing())
         .then(() => process.exit(0))
         .catch((err: unknown) => {
           logger.error(`${options.service} failed to stop cleanly`, { err });

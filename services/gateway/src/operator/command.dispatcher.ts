@@ -50,9 +50,7 @@ export class CommandDispatcher {
   ) {}
 
   async dispatch(command: OperatorCommand, caller: Principal): Promise<HttpReply> {
-    if (!(await this.directory.isRunning(command.service))) {
-      throw new UnavailableError(`the ${command.service} service is not running`, { service: command.service });
-    }
+    await this.requireHandler(command);
     const commandId = uuidv7();
     await this.record(command, commandId, caller);
     const payload = { ...command.payload, ...(command.reason !== undefined && { reason: command.reason }) };
@@ -68,6 +66,24 @@ export class CommandDispatcher {
       throw new UnavailableError(`could not queue the command for ${command.service}: ${err instanceof Error ? err.message : String(err)}`, { service: command.service, commandId }, { cause: err });
     }
     return toReply(outcome, command.service);
+  }
+
+  /**
+   * Running is not enough: the service must announce `cmd:<name>` in its
+   * presence capabilities, or a command it has no handler for would wait in
+   * the work queue and run days later when a newer version appears.
+   */
+  private async requireHandler(command: OperatorCommand): Promise<void> {
+    const instances = (await this.directory.list()).filter((i) => i.service === command.service);
+    if (instances.length === 0) {
+      throw new UnavailableError(`the ${command.service} service is not running`, { service: command.service });
+    }
+    if (!instances.some((i) => i.capabilities.includes(`cmd:${command.command}`))) {
+      throw new UnavailableError(`the ${command.service} service is running but does not handle ${command.command} yet`, {
+        service: command.service,
+        command: command.command,
+      });
+    }
   }
 
   /** The audit record comes first: the request is on the timeline even if the service never answers. */

@@ -43,7 +43,7 @@ describe('operator commands', () => {
   beforeAll(async () => {
     gw = await startGateway(env, { COMMAND_TIMEOUT_MS: '5000' });
     operator = await gw.tokenFor('operator', 'alice');
-    const presence = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'executor', intervalMs: 60_000 });
+    const presence = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'executor', intervalMs: 60_000, capabilities: ['cmd:cancel_run'] });
     await presence.start();
     // A crash of the stand-in would otherwise only show up as 202s.
     const loop = fakeExecutor().catch((err: unknown) => console.error("fake executor failed", err));
@@ -85,5 +85,18 @@ describe('operator commands', () => {
     expect(res.body.error).toEqual({ code: 'unavailable', message: 'the alerter service is not running', context: { service: 'alerter' } });
     const services = await gw.request('GET', '/api/v1/services', { token: operator.token });
     expect(services.body.items.map((s: { service: string }) => s.service)).toEqual(['executor', 'gateway']);
+  });
+
+  it('answers 503 for a running service that does not announce the command, and queues nothing', async () => {
+    const before = received.length;
+    const res = await gw.request('POST', '/api/v1/approvals/r-1/s-1/approve', { token: operator.token, body: {} });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toEqual({
+      code: 'unavailable',
+      message: 'the executor service is running but does not handle approve_step yet',
+      context: { service: 'executor', command: 'approve_step' },
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received.length).toBe(before);
   });
 });

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { jetstream } from '@nats-io/jetstream';
-import { Headers, uuidv7 } from '@steward/contracts';
+import { allEvents, EventRegistry, Headers, uuidv7 } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { declareTopology, provisionStreams } from '@steward/messaging';
 import { Logger, Metrics } from '@steward/observability';
@@ -26,7 +26,7 @@ describe('relay', () => {
     await provisionStreams(env.nats.jsm, declareTopology(env.nats.subjects), logger);
   });
 
-  function relay(name = 'relay', pollMs = 50): RelayService {
+  function relay(name = 'relay', pollMs = 50, registry?: EventRegistry): RelayService {
     return new RelayService(
       {
         databaseUrl: env.db.url,
@@ -34,6 +34,7 @@ describe('relay', () => {
         js: jetstream(env.nats.nc),
         jsm: env.nats.jsm,
         subjects: env.nats.subjects,
+        registry,
         logger,
         metrics: new Metrics('ledger'),
       },
@@ -168,6 +169,24 @@ describe('relay', () => {
     await store.append('relay-notify-1', [{ type: 'test.happened', data: {} }], { expected: 'no_stream' });
     await eventually(async () => expect((await publishedMessages()).length).toBe(before + 1), 10_000, 20);
     expect(Date.now() - started).toBeLessThan(5_000);
+    await r.stop();
+  });
+
+  it('publishes routed types on their route subject so one consumer needs one filter', async () => {
+    const r = relay('routed', 50, new EventRegistry(allEvents));
+    r.start();
+    const timerId = `t-${uuidv7()}`;
+    await store.append(`run-${timerId}`, [
+      {
+        type: 'timer.fired',
+        data: { timerId, owner: 'executor', dueAt: new Date().toISOString(), firedAt: new Date().toISOString(), payload: {}, correlation: { correlationId: timerId } },
+      },
+    ], { expected: 'no_stream' });
+    const stream = env.nats.subjects.stream('EVENTS');
+    await eventually(async () => {
+      const m = await env.nats.jsm.streams.getMessage(stream, { last_by_subj: env.nats.subjects.event('timer.fired', 'executor') });
+      expect(m?.json<{ data: { timerId: string } }>().data.timerId).toBe(timerId);
+    });
     await r.stop();
   });
 });
