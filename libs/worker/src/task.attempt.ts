@@ -1,0 +1,162 @@
+import type { EventData, EventEnvelope, StepQueued } from '@steward/contracts';
+import type { Logger, Metrics } from '@steward/observability';
+import { SecretMissingError, type EnvironmentProfileResolver } from './environment.profile';
+import type { HandlerRegistration } from './handler.load';
+import type { StepCommandPublisher } from './step-command.publisher';
+import { runIsolated, type AbortReason, type AttemptReport } from './task.isolate';
+import type { AttemptIdentity, AttemptOutcome } from './task.protocol';
+
+export interface AttemptSettings {
+  workerId: string;
+  commands: StepCommandPublisher;
+  logger: Logger;
+  handlers: ReadonlyMap<string, HandlerRegistration>;
+  profiles: EnvironmentProfileResolver;
+  metrics?: Metrics;
+  killGraceMs?: number;
+  sampleIntervalMs?: number;
+}
+
+type StepQueuedData = EventData<typeof StepQueued>;
+interface TaskSpec {
+  handler?: unknown;
+  memoryMb?: unknown;
+  heartbeatMs?: unknown;
+}
+
+const DEFAULT_MEMORY_MB = 256;
+/** Heartbeat commands are throttled: the executor needs a sign of life per heartbeat timeout, not every call. */
+const MAX_HEARTBEAT_INTERVAL_MS = 1_000;
+
+/** One delivery of `step.queued` for a task: report started, run isolated, report the result. */
+export class TaskAttempt {
+  readonly identity: AttemptIdentity;
+  readonly key: string;
+  private readonly controller = new AbortController();
+  private readonly log: Logger;
+  private readonly spec: TaskSpec;
+  private readonly pendingHeartbeats = new Set<Promise<unknown>>();
+  private heartbeats = 0;
+  private lastHeartbeatAt = 0;
+
+  constructor(
+    private readonly envelope: EventEnvelope,
+    private readonly data: StepQueuedData,
+    private readonly settings: AttemptSettings,
+  ) {
+    this.identity = { runId: data.runId, stepId: data.stepId, workflowId: data.workflowId, attempt: data.attempt };
+    this.key = `${data.runId}:${data.stepId}:${data.attempt}`;
+    this.spec = data.spec as TaskSpec;
+    this.log = settings.logger.child({
+      workflow: data.workflowId,
+      run_id: data.runId,
+      task_id: data.stepId,
+      attempt: data.attempt,
+      handler: typeof this.spec.handler === 'string' ? this.spec.handler : undefined,
+      ...(envelope.traceparent !== undefined && { trace_id: envelope.traceparent.split('-')[1] }),
+    });
+  }
+
+  abort(reason: AbortReason): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+  }
+
+  async execute(): Promise<void> {
+    if (this.controller.signal.aborted) {
+      // Cancelled before it started: nothing ran, so there is nothing to report as started.
+      return this.report(this.failure(this.controller.signal.reason as AbortReason, 'the step was cancelled before it started', false));
+    }
+    await this.send('report_step_started', 'started', { ...this.ids(), workerId: this.settings.workerId });
+    const handlerName = typeof this.spec.handler === 'string' ? this.spec.handler : '';
+    const registration = this.settings.handlers.get(handlerName);
+    if (!registration) {
+      const known = [...this.settings.handlers.keys()].join(', ') || 'none';
+      return this.report(this.failure('unknown_handler', `no handler "${handlerName}" on worker ${this.settings.workerId} (it has: ${known})`, false));
+    }
+    let environment;
+    try {
+      environment = this.settings.profiles.resolve(this.data.workflowId);
+    } catch (err) {
+      if (err instanceof SecretMissingError) return this.report(this.failure('secret_missing', err.message, false));
+      throw err;
+    }
+    const memoryMb = typeof this.spec.memoryMb === 'number' && this.spec.memoryMb > 0 ? this.spec.memoryMb : DEFAULT_MEMORY_MB;
+    const heartbeatMs = typeof this.spec.heartbeatMs === 'number' ? this.spec.heartbeatMs : this.data.timeouts.heartbeatMs;
+    const heartbeatEvery = Math.max(50, Math.min(MAX_HEARTBEAT_INTERVAL_MS, (heartbeatMs ?? Infinity) / 3));
+    this.log.debug('task attempt starting', { memory_mb: memoryMb, timeout_ms: this.data.timeouts.startToCloseMs });
+    const report = await runIsolated({
+      modulePath: registration.modulePath,
+      handler: registration.name,
+      input: this.data.input,
+      identity: this.identity,
+      memoryMb,
+      timeoutMs: this.data.timeouts.startToCloseMs,
+      env: environment.env,
+      secrets: environment.secrets,
+      signal: this.controller.signal,
+      onHeartbeat: () => this.heartbeat(heartbeatEvery),
+      onLog: (level, msg, fields) => this.log[level](msg, { ...fields, source: 'handler' }),
+      ...(this.settings.killGraceMs !== undefined && { killGraceMs: this.settings.killGraceMs }),
+      ...(this.settings.sampleIntervalMs !== undefined && { sampleIntervalMs: this.settings.sampleIntervalMs }),
+    });
+    await Promise.allSettled(this.pendingHeartbeats);
+    await this.report(report);
+  }
+
+  private heartbeat(every: number): void {
+    const now = Date.now();
+    if (now - this.lastHeartbeatAt < every) return;
+    this.lastHeartbeatAt = now;
+    const n = ++this.heartbeats;
+    const sent = this.send('heartbeat_step', `heartbeat-${n}`, this.ids()).catch((err: unknown) => this.log.warn('heartbeat not sent', { err }));
+    this.pendingHeartbeats.add(sent);
+    void sent.finally(() => this.pendingHeartbeats.delete(sent));
+  }
+
+  private async report(report: AttemptReport): Promise<void> {
+    const { outcome, usage, reportedUsage } = report;
+    await this.send('report_step_result', 'result', { ...this.ids(), outcome, usage, reportedUsage });
+    const status = outcome.status;
+    const fields = {
+      status,
+      duration_ms: usage.wallMs,
+      cpu_ms: usage.cpuMs,
+      max_rss_kb: usage.maxRssKb,
+      ...(outcome.status === 'failed' && { err: outcome.error }),
+    };
+    if (status === 'succeeded') this.log.info('task attempt succeeded', fields);
+    else this.log.warn('task attempt failed', fields);
+    this.record(outcome, usage.wallMs);
+  }
+
+  private record(outcome: AttemptOutcome, wallMs: number): void {
+    const metrics = this.settings.metrics;
+    if (!metrics) return;
+    const queue = this.data.target.service === 'worker' ? this.data.target.queue : 'none';
+    const labels = { queue, handler: typeof this.spec.handler === 'string' ? this.spec.handler : 'unknown', outcome: outcome.status === 'succeeded' ? 'succeeded' : outcome.error.code };
+    metrics.counter('steward_task_attempts_total', 'Task attempts finished by this worker, by queue, handler and outcome (an error code when failed).', ['queue', 'handler', 'outcome']).inc(labels);
+    metrics
+      .histogram('steward_task_attempt_duration_seconds', 'Wall time of task attempts, child process start to exit.', ['queue', 'handler', 'outcome'], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])
+      .observe(labels, wallMs / 1000);
+  }
+
+  private failure(code: string, message: string, retryable: boolean): AttemptReport {
+    return { outcome: { status: 'failed', error: { code, message, retryable } }, usage: { cpuMs: 0, maxRssKb: 0, wallMs: 0 }, reportedUsage: [] };
+  }
+
+  private ids() {
+    return { runId: this.data.runId, stepId: this.data.stepId, attempt: this.data.attempt };
+  }
+
+  private send(name: 'report_step_started' | 'heartbeat_step' | 'report_step_result', kind: string, payload: Record<string, unknown>): Promise<string> {
+    return this.settings.commands.publish({
+      name,
+      kind,
+      identity: this.identity,
+      queuedAt: this.data.queuedAt,
+      payload,
+      correlationId: this.envelope.correlationid,
+      ...(this.envelope.traceparent !== undefined && { traceparent: this.envelope.traceparent }),
+    });
+  }
+}
