@@ -2,8 +2,9 @@ import { foundationEvents } from './foundation.events';
 import { workflowEvents } from './workflow.events';
 import { runEvents } from './run.events';
 import { timerEvents } from './timer.events';
+import { scheduleEvents } from './schedule.events';
 import { gatewayEvents } from './gateway.events';
 import type { EventDefinition } from './registry';
 
 /** Every event type Steward defines; the catalogue and service registries start here. */
-export const allEvents: EventDefinition[] = [...foundationEvents, ...workflowEvents, ...runEvents, ...timerEvents, ...gatewayEvents];
+export const allEvents: EventDefinition[] = [...foundationEvents, ...workflowEvents, ...runEvents, ...timerEvents, ...scheduleEvents, ...gatewayEvents];

@@ -55,6 +55,7 @@ export {
   StepSkipped,
   StepCancelled,
   StepRequeued,
+  StepDeadLetterDiscarded,
   ApprovalRequested,
   ApprovalGranted,
   ApprovalRejected,
@@ -63,9 +64,11 @@ export {
   StepErrorSchema,
   StepTargetSchema,
   stepTargetRoute,
+  ReportedUsageSchema,
   runEvents,
 } from './run.events';
-export type { StepKind, StepError, StepTarget } from './run.events';
+export type { StepKind, StepError, StepTarget, ReportedUsage } from './run.events';
 export { TimerRequested, TimerFired, TimerCancelled, timerEvents } from './timer.events';
+export { ScheduleRunRequested, ScheduleOccurrenceMissed, MISSED_REASONS, scheduleEvents } from './schedule.events';
 export { TOKEN_ROLES, TokenCreated, TokenRevoked, GatewayBootstrapped, OperatorActionRecorded, gatewayEvents } from './gateway.events';
 export type { TokenRole } from './gateway.events';

@@ -35,6 +35,18 @@ export const StepTargetSchema = z.discriminatedUnion('service', [
 ]);
 export type StepTarget = z.infer<typeof StepTargetSchema>;
 
+/** What a handler reported using for cost tracking (ctx.reportUsage), as the worker sent it. */
+export const ReportedUsageSchema = z.object({
+  provider: z.string().min(1).max(100),
+  endpoint: z.string().max(300).optional(),
+  model: z.string().max(200).optional(),
+  units: z.number().nonnegative(),
+  unit: z.string().min(1).max(50),
+  costUsd: z.number().nonnegative().optional(),
+});
+export type ReportedUsage = z.infer<typeof ReportedUsageSchema>;
+const reportedUsage = z.array(ReportedUsageSchema).max(100);
+
 export function stepTargetRoute(target: StepTarget): string {
   return target.service === 'worker' ? `task-${target.queue}` : target.service;
 }
@@ -164,6 +176,7 @@ export const StepSucceeded = defineEvent({
     attempt,
     outputs: z.record(z.string(), z.unknown()),
     usage: z.record(z.string(), z.number()).optional(),
+    reportedUsage: reportedUsage.optional(),
     succeededAt: when,
   }),
 });
@@ -172,7 +185,14 @@ export const StepFailed = defineEvent({
   type: 'step.failed',
   version: 1,
   description: 'An attempt of a step failed; a retry_scheduled or dead_lettered event follows unless the failure is final.',
-  schema: z.object({ ...step, attempt, error: StepErrorSchema, failedAt: when }),
+  schema: z.object({
+    ...step,
+    attempt,
+    error: StepErrorSchema,
+    usage: z.record(z.string(), z.number()).optional(),
+    reportedUsage: reportedUsage.optional(),
+    failedAt: when,
+  }),
 });
 
 export const StepTimedOut = defineEvent({
@@ -228,6 +248,13 @@ export const StepRequeued = defineEvent({
   version: 1,
   description: 'An operator requeued a dead-lettered step; it gets a fresh retry budget.',
   schema: z.object({ ...step, actor: z.string().max(200).optional(), reason: z.string().max(1000).optional(), requeuedAt: when }),
+});
+
+export const StepDeadLetterDiscarded = defineEvent({
+  type: 'step.dead_letter_discarded',
+  version: 1,
+  description: 'An operator gave up on a dead-lettered step for good (`steward dlq discard`), with the reason; it can no longer be requeued.',
+  schema: z.object({ ...step, actor: z.string().max(200).optional(), reason: z.string().min(1).max(1000), discardedAt: when }),
 });
 
 export const ApprovalRequested = defineEvent({
@@ -292,6 +319,7 @@ export const runEvents = [
   StepSkipped,
   StepCancelled,
   StepRequeued,
+  StepDeadLetterDiscarded,
   ApprovalRequested,
   ApprovalGranted,
   ApprovalRejected,

@@ -64,6 +64,7 @@ export type {
   CancelRun,
   TimeOutRun,
   RequeueStep,
+  DiscardDeadLetter,
 } from './run.commands';
 export { evolveRun } from './run.evolve';
 export { decideRun } from './run.decide';

@@ -1,4 +1,5 @@
 import { IllegalStateError } from '@steward/contracts';
+import type { RunCommand } from './index';
 import { at, cmd, extend, given, history, iso, variant } from './run.fixture.spec';
 
 // PRICES retries twice (30 s, then 5 min) and treats bad_credentials as non-retryable.
@@ -118,6 +119,15 @@ describe('run decider: dead letters are requeued', () => {
 
   it('requeueing twice is harmless', () => {
     given(extend(deadLettered(), cmd.requeue('fetch'))).when(cmd.requeue('fetch')).thenNothing();
+  });
+
+  it('discards a dead letter with actor and reason; discarding twice is harmless, requeueing it afterwards is refused', () => {
+    const discard = (s = 5000): RunCommand => ({ type: 'DiscardDeadLetter', runId: 'r1', stepId: 'fetch', actor: 'ana', reason: 'supplier gone', now: at(s) });
+    given(deadLettered()).when(discard()).then([{ type: 'step.dead_letter_discarded', data: { stepId: 'fetch', actor: 'ana', reason: 'supplier gone', discardedAt: iso(5000) } }]);
+    const discarded = extend(deadLettered(), discard());
+    given(discarded).when(discard(5001)).thenNothing();
+    given(discarded).when(cmd.requeue('fetch')).thenThrows(IllegalStateError, /was discarded/);
+    given(fetching()).when(discard()).thenThrows(IllegalStateError, /not dead-lettered/);
   });
 
   it('refuses to requeue a step that is not dead-lettered', () => {

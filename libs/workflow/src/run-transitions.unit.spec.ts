@@ -1,4 +1,4 @@
-import { cmd, PRICES, variant } from './run.fixture.spec';
+import { at, cmd, PRICES, variant } from './run.fixture.spec';
 import { decideRun, evolveRun, initialRunState, runStateMachine, stepStateMachine, type RunCommand, type RunEvent, type RunState, type WorkflowDefinition } from './index';
 
 // Every row of both transition tables must be produced by the decider in at
@@ -35,6 +35,15 @@ const journeys: Record<string, { commands: RunCommand[] }> = {
       cmd.requeue('a'),
       cmd.start('a', 3, 5001),
       cmd.succeed('a', {}, 3, 5002),
+    ],
+  },
+  'dead-lettered, then discarded': {
+    commands: [
+      cmd.request({ workflow: oneRetry }),
+      cmd.admit(),
+      cmd.start('a'),
+      cmd.fail('a', 1, 3, 'bad_input', false),
+      { type: 'DiscardDeadLetter', runId: 'r1', stepId: 'a', actor: 'ana', reason: 'bad row', now: at(9) },
     ],
   },
   'timed out before and after starting': {

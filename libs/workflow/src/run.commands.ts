@@ -1,4 +1,4 @@
-import type { StepError } from '@steward/contracts';
+import type { ReportedUsage, StepError } from '@steward/contracts';
 import type { WorkflowDefinition } from './workflow.schema';
 
 // What the executor asks of a run. Time (`now`) and random draws arrive in
@@ -48,6 +48,7 @@ export interface ReportStepSucceeded {
   attempt: number;
   outputs: Record<string, unknown>;
   usage?: Record<string, number>;
+  reportedUsage?: ReportedUsage[];
   now: Date;
 }
 
@@ -57,6 +58,8 @@ export interface ReportStepFailed {
   stepId: string;
   attempt: number;
   error: StepError;
+  usage?: Record<string, number>;
+  reportedUsage?: ReportedUsage[];
   now: Date;
   /** In [0, 1): the retry jitter draw. */
   random: number;
@@ -132,6 +135,16 @@ export interface RequeueStep {
   now: Date;
 }
 
+/** An operator gives up on a dead-lettered step (`steward dlq discard`); the reason is required. */
+export interface DiscardDeadLetter {
+  type: 'DiscardDeadLetter';
+  runId: string;
+  stepId: string;
+  actor?: string;
+  reason: string;
+  now: Date;
+}
+
 export type RunCommand =
   | RequestRun
   | AdmitRun
@@ -145,4 +158,5 @@ export type RunCommand =
   | ApprovalTimedOut
   | CancelRun
   | TimeOutRun
-  | RequeueStep;
+  | RequeueStep
+  | DiscardDeadLetter;

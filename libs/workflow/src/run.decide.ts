@@ -117,6 +117,7 @@ export function decideRun(command: RunCommand, state: RunState): RunEvent[] {
           attempt: command.attempt,
           outputs: command.outputs,
           ...(command.usage !== undefined && { usage: command.usage }),
+          ...(command.reportedUsage !== undefined && { reportedUsage: command.reportedUsage }),
           succeededAt: at,
         },
       });
@@ -129,7 +130,18 @@ export function decideRun(command: RunCommand, state: RunState): RunEvent[] {
       if (command.attempt !== step.attempt) staleAttempt(run, step, command.attempt);
       if (step.failures.some((f) => f.attempt === command.attempt)) return [];
       startIfQueued(d, step.id, command.attempt, now);
-      d.emit({ type: 'step.failed', data: { ...d.ids, stepId: step.id, attempt: command.attempt, error: command.error, failedAt: at } });
+      d.emit({
+        type: 'step.failed',
+        data: {
+          ...d.ids,
+          stepId: step.id,
+          attempt: command.attempt,
+          error: command.error,
+          ...(command.usage !== undefined && { usage: command.usage }),
+          ...(command.reportedUsage !== undefined && { reportedUsage: command.reportedUsage }),
+          failedAt: at,
+        },
+      });
       afterFailedAttempt(d, step.id, command.error, now, command.random);
       return d.events;
     }
@@ -208,6 +220,9 @@ export function decideRun(command: RunCommand, state: RunState): RunEvent[] {
       const step = stepOf(run, command.stepId);
       // Requeueing twice is harmless: the second finds the step already back in play.
       if (step.status !== 'dead_lettered' && step.requeues > 0) return [];
+      if (step.discarded) {
+        throw new IllegalStateError(`the dead letter of step ${step.id} of run ${run.runId} was discarded`, { runId: run.runId, stepId: step.id, reason: 'discarded' });
+      }
       if (isTerminal(run) && run.status !== 'failed') {
         throw new IllegalStateError(`run ${run.runId} is ${run.status}; only a failed run's dead letters can be requeued`, {
           runId: run.runId,
@@ -228,6 +243,20 @@ export function decideRun(command: RunCommand, state: RunState): RunEvent[] {
       if (d.state.status === 'failed') d.emit({ type: 'run.reopened', data: { ...d.ids, stepId: step.id, at } });
       dispatch(d, d.definitionOf(step.id), d.step(step.id).attempt + 1, now);
       settle(d, now);
+      return d.events;
+    }
+
+    case 'DiscardDeadLetter': {
+      const step = stepOf(run, command.stepId);
+      // Discarding twice is harmless, like requeueing twice.
+      if (step.discarded) return [];
+      if (step.status !== 'dead_lettered') {
+        throw new IllegalStateError(`step ${step.id} of run ${run.runId} is ${step.status}, not dead-lettered`, { runId: run.runId, stepId: step.id, from: step.status });
+      }
+      d.emit({
+        type: 'step.dead_letter_discarded',
+        data: { ...d.ids, stepId: step.id, ...(command.actor !== undefined && { actor: command.actor }), reason: command.reason, discardedAt: at },
+      });
       return d.events;
     }
 

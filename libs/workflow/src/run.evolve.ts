@@ -34,7 +34,7 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
       const definition = d.definition as unknown as WorkflowDefinition;
       const steps: Record<string, StepState> = {};
       for (const s of definition.steps) {
-        steps[s.id] = { id: s.id, status: 'pending', attempt: 0, budgetFrom: 1, failures: [], requeues: 0, escalated: false };
+        steps[s.id] = { id: s.id, status: 'pending', attempt: 0, budgetFrom: 1, failures: [], requeues: 0, escalated: false, discarded: false };
       }
       return {
         status: 'pending',
@@ -101,6 +101,8 @@ export function evolveRun(state: RunState, event: RunEvent): RunState {
           },
         ],
       }));
+    case 'step.dead_letter_discarded':
+      return withStep(state, event, () => ({ discarded: true }));
     case 'approval.escalated':
       return withStep(state, event, () => ({ escalated: true }));
     case 'step.started':

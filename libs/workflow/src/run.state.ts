@@ -17,6 +17,7 @@ import type {
   RunTimedOut,
   StepCancelled,
   StepDeadLettered,
+  StepDeadLetterDiscarded,
   StepError,
   StepFailed,
   StepQueued,
@@ -56,6 +57,7 @@ export type RunEvent =
   | Of<typeof StepSkipped>
   | Of<typeof StepCancelled>
   | Of<typeof StepRequeued>
+  | Of<typeof StepDeadLetterDiscarded>
   | Of<typeof ApprovalRequested>
   | Of<typeof ApprovalGranted>
   | Of<typeof ApprovalRejected>
@@ -83,6 +85,8 @@ export interface StepState {
   requeues: number;
   /** An approval that timed out once with onTimeout: escalate. */
   escalated: boolean;
+  /** An operator discarded its dead letter: it stays dead-lettered and cannot be requeued. */
+  discarded: boolean;
 }
 
 export interface ActiveRunState {

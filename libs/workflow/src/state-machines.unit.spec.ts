@@ -61,9 +61,10 @@ describe('state machines', () => {
     expect(() => transitionRun('succeeded', 'run.failed')).toThrow('run: run.failed is not allowed in state succeeded (allowed: none, it is terminal)');
   });
 
-  it('finished steps leave only by retry settlement or an operator requeue', () => {
+  it('finished steps leave only by retry settlement or an operator requeue (a discard keeps the dead letter)', () => {
     for (const s of ['skipped', 'succeeded', 'cancelled'] as const) expect(allowedEvents(stepStateMachine, s)).toEqual([]);
-    expect(allowedEvents(stepStateMachine, 'dead_lettered')).toEqual(['step.requeued']);
+    expect(allowedEvents(stepStateMachine, 'dead_lettered')).toEqual(['step.requeued', 'step.dead_letter_discarded']);
+    expect(transitionStep('dead_lettered', 'step.dead_letter_discarded')).toBe('dead_lettered');
     expect(allowedEvents(stepStateMachine, 'failed')).toEqual(['step.retry_scheduled', 'step.dead_lettered']);
   });
 

@@ -38,6 +38,7 @@ export type StepMachineEvent =
   | 'step.dead_lettered'
   | 'step.cancelled'
   | 'step.requeued'
+  | 'step.dead_letter_discarded'
   | 'approval.requested'
   | 'approval.granted'
   | 'approval.rejected'
@@ -75,6 +76,7 @@ export const stepStateMachine: StateMachine<StepStatus, StepMachineEvent> = defi
     { from: 'retrying', event: 'step.queued', to: 'queued', note: 'the retry delay elapsed; the next attempt is dispatched' },
     cancel('retrying'),
     { from: 'dead_lettered', event: 'step.requeued', to: 'pending', note: 'an operator requeued it with a fresh retry budget; step.queued follows' },
+    { from: 'dead_lettered', event: 'step.dead_letter_discarded', to: 'dead_lettered', note: 'an operator discarded the dead letter; it can no longer be requeued' },
   ],
 });
 

@@ -21,6 +21,11 @@ import { HttpReplyInterceptor } from './http/http-reply';
 import { CommandDispatcher } from './operator/command.dispatcher';
 import { OPENAPI_DOCUMENT, OpenApiController, openApiDocument } from './openapi/openapi.controller';
 import { ReadModelGate } from './operator/read-model.gate';
+import { WorkflowReadRepository } from './reads/workflow-read.repository';
+import { WorkflowReads } from './reads/workflow-reads.service';
+import { READ_CONTROLLERS } from './reads/run-reads.controller';
+import { RunReadsRepository } from './reads/run-reads.repository';
+import { RunReadsService } from './reads/run-reads.service';
 import { SERVICE_DIRECTORY } from './presence/service.directory';
 import { TokenBucketLimiter } from './http/rate-limit.bucket';
 import { TimelineRepository } from './timeline/timeline.repository';
@@ -132,7 +137,7 @@ export class GatewayModule {
           { name: 'nats', check: () => natsReachable(nc) },
         ]),
       ],
-      controllers: [...API_CONTROLLERS, OpenApiController],
+      controllers: [...READ_CONTROLLERS, ...API_CONTROLLERS, OpenApiController],
       providers: [
         { provide: POOL, useValue: pool },
         { provide: READ_POOL, useValue: readPool },
@@ -147,6 +152,8 @@ export class GatewayModule {
         { provide: CommandBus, useValue: bus },
         { provide: CommandDispatcher, useValue: dispatcher },
         { provide: ReadModelGate, useValue: new ReadModelGate(directory) },
+        { provide: RunReadsService, useValue: new RunReadsService(new RunReadsRepository(readPool), new ReadModelGate(directory)) },
+        { provide: WorkflowReads, useValue: new WorkflowReads(new WorkflowReadRepository(readPool)) },
         // Later projections add their checkers to this list.
         { provide: PROJECTION_CHECKERS, useValue: [new TokenProjectionChecker(tokenRepository)] satisfies ProjectionChecker[] },
         {

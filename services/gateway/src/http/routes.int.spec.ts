@@ -91,7 +91,7 @@ describe('every API route', () => {
     gw = await startGateway(env, { RATE_LIMIT_BURST: '100000', RATE_LIMIT_RPS: '100000', COMMAND_TIMEOUT_MS: '300' });
     for (const role of ['viewer', 'operator', 'admin'] as const) tokens[role] = (await gw.tokenFor(role)).token;
     const { PresenceReporter } = await import('@steward/messaging');
-    const ledger = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'ledger', intervalMs: 60_000 });
+    const ledger = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'ledger', intervalMs: 60_000, capabilities: ['cmd:start_replay'] });
     await ledger.start();
     env.track({ end: () => ledger.stop() });
   });

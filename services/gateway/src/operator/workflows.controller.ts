@@ -5,7 +5,7 @@ import { PageQuery } from '../http/api.schemas';
 import { Caller, Endpoint, Input } from '../http/endpoint.decorator';
 import { CommandDispatcher } from './command.dispatcher';
 import { CommandOutcomeSchema, IdParams, ReasonBody, YamlBody } from './operator.schemas';
-import { ReadModelGate } from './read-model.gate';
+import { WorkflowReads } from '../reads/workflow-reads.service';
 
 const SERVICE = 'scheduler';
 const tag = 'workflows';
@@ -14,7 +14,7 @@ const tag = 'workflows';
 export class WorkflowsController {
   constructor(
     @Inject(CommandDispatcher) private readonly commands: CommandDispatcher,
-    @Inject(ReadModelGate) private readonly reads: ReadModelGate,
+    @Inject(WorkflowReads) private readonly reads: WorkflowReads,
   ) {}
 
   @Endpoint({ method: 'POST', path: '/workflows', tag, role: 'operator', service: SERVICE, summary: 'Create or update a workflow from its YAML definition', body: YamlBody, response: CommandOutcomeSchema })
@@ -23,13 +23,13 @@ export class WorkflowsController {
   }
 
   @Endpoint({ method: 'GET', path: '/workflows', tag, role: 'viewer', service: SERVICE, summary: 'List workflows', query: PageQuery })
-  list(@Input('query') _query: z.output<typeof PageQuery>) {
-    return this.reads.unavailable(SERVICE, 'workflows');
+  list(@Input('query') query: z.output<typeof PageQuery>) {
+    return this.reads.list(query);
   }
 
   @Endpoint({ method: 'GET', path: '/workflows/:id', tag, role: 'viewer', service: SERVICE, summary: 'Show a workflow: owner, runbook, schedule, steps, budget, SLO', params: IdParams })
-  show(@Input('params') _params: z.output<typeof IdParams>) {
-    return this.reads.unavailable(SERVICE, 'workflows');
+  show(@Input('params') params: z.output<typeof IdParams>) {
+    return this.reads.show(params.id);
   }
 
   @Endpoint({ method: 'POST', path: '/workflows/:id/pause', tag, role: 'operator', service: SERVICE, summary: 'Stop scheduling new runs', params: IdParams, body: ReasonBody, response: CommandOutcomeSchema })

@@ -1,0 +1,156 @@
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from 'pg';
+import { allEvents, EventRegistry, Subjects } from '@steward/contracts';
+import { createPool, EventStore, migrate } from '@steward/event-store';
+import { connectNats, JetStreamExceptionFilter, JetStreamServer, natsReachable, PresenceReporter } from '@steward/messaging';
+import { HealthModule, Metrics, NestJsonLogger, type Logger } from '@steward/observability';
+import { systemClock, type Clock, type Random } from './clock';
+import { CommandRunner } from './commands/command.runner';
+import type { ExecutorConfig } from './config';
+import { POOL } from './executor.tokens';
+import { ExecutorHandlersModule, type ExecutorHandlers } from './handlers.module';
+import { BaselineRepository } from './projection/baseline.repository';
+import { ensureExecutorSchema } from './projection/executor.migrations';
+import { RunProjectionRepository } from './projection/run-projection.repository';
+import { RunProjector } from './projection/run.projector';
+import { AdmissionRepository } from './runs/admission.repository';
+import { RunEngine } from './runs/run.engine';
+import { RunRequestService } from './runs/run-request.service';
+import { TimerFiredService } from './timers/timer-fired.service';
+
+const NATS = Symbol('NATS');
+const HANDLERS = Symbol('HANDLERS');
+
+/** What the executor takes, announced in the presence directory so the gateway can tell who serves what. */
+export const EXECUTOR_CAPABILITIES = [
+  'schedule.run_requested',
+  'timer.fired',
+  'cmd:cancel_run',
+  'cmd:approve_step',
+  'cmd:reject_step',
+  'cmd:requeue_dead_letter',
+  'cmd:discard_dead_letter',
+  'cmd:report_step_started',
+  'cmd:heartbeat_step',
+  'cmd:report_step_result',
+];
+
+/** Tests drive time, jitter and the presence instance name. */
+export interface ExecutorOverrides {
+  clock?: Clock;
+  random?: Random;
+  instance?: string;
+}
+
+/**
+ * Starts the message handlers on the JetStream transport once the app is up,
+ * and stops them (draining running handlers) before the connections close.
+ */
+@Injectable()
+class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private microservice: INestMicroservice | undefined;
+
+  constructor(
+    @Inject(JetStreamServer) private readonly server: JetStreamServer,
+    @Inject(HANDLERS) private readonly handlers: ExecutorHandlers,
+    @Inject(PresenceReporter) private readonly presence: PresenceReporter,
+    @Inject(POOL) private readonly pool: Pool,
+    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject(NestJsonLogger) private readonly nestLogger: NestJsonLogger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.microservice = await NestFactory.createMicroservice(ExecutorHandlersModule.forRoot(this.handlers), { strategy: this.server, logger: this.nestLogger });
+    // Without it Nest turns every handler error into a generic one, retried forever instead of dead-lettered.
+    this.microservice.useGlobalFilters(new JetStreamExceptionFilter());
+    await this.microservice.listen();
+    await this.presence.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    // Leave the directory first: from here on this instance takes no more work.
+    await this.presence.stop();
+    await this.microservice?.close();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const reachable = await natsReachable(this.nc).catch(() => false);
+    await (reachable ? this.nc.drain() : this.nc.close()).catch(() => this.nc.close());
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+@Module({})
+export class ExecutorModule {
+  static async forRoot(config: ExecutorConfig, logger: Logger, overrides: ExecutorOverrides = {}): Promise<DynamicModule> {
+    const metrics = new Metrics('executor');
+    if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL);
+    const pool = createPool(config.DATABASE_URL, { max: config.EXECUTOR_DB_POOL_SIZE, applicationName: 'steward-executor' });
+    await ensureExecutorSchema(pool);
+    const nc = await connectNats(config.NATS_URL, 'steward-executor');
+    const subjects = new Subjects(config.STEWARD_NAMESPACE);
+    const registry = new EventRegistry(allEvents);
+    const store = new EventStore(pool, { registry, source: 'executor' });
+    const clock = overrides.clock ?? systemClock;
+    const random = overrides.random ?? Math.random;
+
+    const runs = new RunProjectionRepository();
+    const admission = new AdmissionRepository();
+    const projector = new RunProjector(runs, new BaselineRepository(config.EXECUTOR_BASELINE_WINDOW));
+    const engine = new RunEngine(store, runs, admission, projector, clock, { scheduleToStartMs: config.EXECUTOR_SCHEDULE_TO_START_MS });
+    const handlers: ExecutorHandlers = {
+      pool,
+      store,
+      engine,
+      runs,
+      requests: new RunRequestService(engine, admission, clock),
+      timers: new TimerFiredService(store, engine, runs, clock, random),
+      commands: new CommandRunner(pool, store),
+      clock,
+      random,
+    };
+
+    const server = new JetStreamServer({
+      natsUrl: config.NATS_URL,
+      connection: nc,
+      subjects,
+      service: 'executor',
+      registry,
+      logger,
+      metrics,
+      consumers: [
+        // Every event: NATS 2.9 allows one filter, and the executor needs run requests and its timers.
+        { stream: 'EVENTS', durable: 'executor', filter: subjects.events(), concurrency: config.EXECUTOR_EVENT_CONCURRENCY, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
+        { stream: 'COMMANDS', durable: 'executor-cmd', filter: subjects.commands('executor'), concurrency: config.EXECUTOR_COMMAND_CONCURRENCY, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
+      ],
+    });
+    const presence = new PresenceReporter(nc, subjects, {
+      service: 'executor',
+      capabilities: EXECUTOR_CAPABILITIES,
+      ...(overrides.instance !== undefined && { instance: overrides.instance }),
+      onError: (err) => logger.warn('presence report failed', { err }),
+    });
+
+    return {
+      module: ExecutorModule,
+      imports: [
+        HealthModule.forRoot(metrics, [
+          { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
+          { name: 'nats', check: () => natsReachable(nc) },
+          { name: 'consumers', check: () => server.isReady() },
+        ]),
+      ],
+      providers: [
+        { provide: POOL, useValue: pool },
+        { provide: NATS, useValue: nc },
+        { provide: HANDLERS, useValue: handlers },
+        { provide: JetStreamServer, useValue: server },
+        { provide: PresenceReporter, useValue: presence },
+        { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },
+        ExecutorLifecycle,
+      ],
+    };
+  }
+}

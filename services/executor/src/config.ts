@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { BaseConfigSchema, intFromEnv, parseConfig } from '@steward/contracts';
+
+const nonNegativeInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
+
+const ExecutorConfigSchema = BaseConfigSchema.extend({
+  PORT: intFromEnv(8083),
+  /** Messages handled at once per consumer; handleCommand retries on stream conflicts, so > 1 is safe. */
+  EXECUTOR_EVENT_CONCURRENCY: intFromEnv(8),
+  EXECUTOR_COMMAND_CONCURRENCY: intFromEnv(8),
+  /**
+   * How long a queued attempt may wait for a worker before it times out
+   * (schedule-to-start); 0 disables it. Workflow files have no field for it:
+   * it guards against a task queue nobody serves, an operator concern.
+   */
+  EXECUTOR_SCHEDULE_TO_START_MS: nonNegativeInt(60 * 60_000),
+  /** Runs (and step runs) a duration baseline is computed over. */
+  EXECUTOR_BASELINE_WINDOW: intFromEnv(50),
+  EXECUTOR_DB_POOL_SIZE: intFromEnv(16),
+  /** JetStream ack wait of the executor's consumers: how soon a crashed replica's messages go to another. */
+  EXECUTOR_ACK_WAIT_MS: intFromEnv(30_000),
+});
+
+export type ExecutorConfig = z.infer<typeof ExecutorConfigSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): ExecutorConfig {
+  return parseConfig(ExecutorConfigSchema, env);
+}

@@ -1,0 +1,49 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { EventStore } from '@steward/event-store';
+import type { Clock, Random } from './clock';
+import { CommandRunner } from './commands/command.runner';
+import { OperatorCommandsController } from './commands/operator-commands.controller';
+import { WorkerCommandsController } from './commands/worker-commands.controller';
+import { CLOCK, POOL, RANDOM } from './executor.tokens';
+import { RunProjectionRepository } from './projection/run-projection.repository';
+import { RunEngine } from './runs/run.engine';
+import { RunEventsController } from './runs/run-events.controller';
+import { RunRequestService } from './runs/run-request.service';
+import { TimerFiredService } from './timers/timer-fired.service';
+
+export interface ExecutorHandlers {
+  pool: Pool;
+  store: EventStore;
+  engine: RunEngine;
+  runs: RunProjectionRepository;
+  requests: RunRequestService;
+  timers: TimerFiredService;
+  commands: CommandRunner;
+  clock: Clock;
+  random: Random;
+}
+
+/**
+ * The message handlers, mounted on the JetStream transport as a Nest
+ * microservice of their own (the HTTP app serves health and metrics). Built
+ * from instances the root module already made, so both share one pool and
+ * one NATS connection.
+ */
+@Module({})
+export class ExecutorHandlersModule {
+  static forRoot(h: ExecutorHandlers): DynamicModule {
+    const providers: Provider[] = [
+      { provide: POOL, useValue: h.pool },
+      { provide: EventStore, useValue: h.store },
+      { provide: RunEngine, useValue: h.engine },
+      { provide: RunProjectionRepository, useValue: h.runs },
+      { provide: RunRequestService, useValue: h.requests },
+      { provide: TimerFiredService, useValue: h.timers },
+      { provide: CommandRunner, useValue: h.commands },
+      { provide: CLOCK, useValue: h.clock },
+      { provide: RANDOM, useValue: h.random },
+    ];
+    return { module: ExecutorHandlersModule, controllers: [RunEventsController, WorkerCommandsController, OperatorCommandsController], providers };
+  }
+}

@@ -1,0 +1,205 @@
+import type { Queryable } from '@steward/event-store';
+
+// SQL for the executor's run projection (executor_runs, executor_steps,
+// executor_step_attempts, executor_dead_letters, executor_approvals). Every
+// write runs inside the transaction that appended the events it follows.
+
+export interface RunRow {
+  runId: string;
+  workflowId: string;
+  version: number;
+  trigger: Record<string, unknown>;
+  occurrenceId?: string;
+  concurrencyKey: string;
+  concurrencyLimit: number | null;
+  timeoutMs?: number;
+  requestedAt: string;
+}
+
+export interface StepRow {
+  stepId: string;
+  position: number;
+  kind: string;
+  needs: string[];
+  startToCloseMs: number;
+}
+
+/** What the engine needs to know about a run before it touches its stream. */
+export interface RunHandle {
+  runId: string;
+  workflowId: string;
+  status: string;
+  concurrencyKey: string;
+  concurrencyLimit: number | null;
+  timeoutMs: number | null;
+}
+
+export interface StepProgress {
+  status: string;
+  attempt: number;
+  startToCloseMs: number | null;
+  heartbeatMs: number | null;
+  lastHeartbeatAt: Date | null;
+}
+
+export class RunProjectionRepository {
+  async insertRun(tx: Queryable, run: RunRow, steps: StepRow[]): Promise<void> {
+    await tx.query(
+      `INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, updated_at)
+       VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (run_id) DO NOTHING`,
+      [run.runId, run.workflowId, run.version, run.trigger, run.occurrenceId ?? null, run.concurrencyKey, run.concurrencyLimit, run.timeoutMs ?? null, run.requestedAt],
+    );
+    await tx.query(
+      `INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms)
+       SELECT $1, s.step_id, $2, s.position, s.kind, s.needs, 'pending', s.start_to_close_ms
+       FROM jsonb_to_recordset($3::jsonb) AS s(step_id text, position int, kind text, needs text[], start_to_close_ms bigint)
+       ON CONFLICT (run_id, step_id) DO NOTHING`,
+      [run.runId, run.workflowId, JSON.stringify(steps.map((s) => ({ step_id: s.stepId, position: s.position, kind: s.kind, needs: s.needs, start_to_close_ms: s.startToCloseMs })))],
+    );
+  }
+
+  async findRun(tx: Queryable, runId: string): Promise<RunHandle | undefined> {
+    const { rows } = await tx.query<RunHandle>(
+      `SELECT run_id AS "runId", workflow_id AS "workflowId", status, concurrency_key AS "concurrencyKey",
+              concurrency_limit AS "concurrencyLimit", timeout_ms::int AS "timeoutMs"
+       FROM executor_runs WHERE run_id = $1`,
+      [runId],
+    );
+    return rows[0];
+  }
+
+  /** Moves the run's status; `column` also stamps queued_at or started_at. */
+  async markRun(tx: Queryable, runId: string, status: string, at: string, column?: 'queued_at' | 'started_at'): Promise<void> {
+    const stamp = column === undefined ? '' : `, ${column} = COALESCE(${column}, $3)`;
+    await tx.query(`UPDATE executor_runs SET status = $2, updated_at = $3${stamp} WHERE run_id = $1`, [runId, status, at]);
+  }
+
+  /** `durationMs` null: measured from the request. */
+  async endRun(tx: Queryable, runId: string, status: string, at: string, durationMs: number | null, outcome?: Record<string, unknown>): Promise<void> {
+    await tx.query(
+      `UPDATE executor_runs SET status = $2, ended_at = $3, updated_at = $3, outcome = $5,
+              duration_ms = COALESCE($4::bigint, GREATEST(0, (EXTRACT(EPOCH FROM ($3::timestamptz - requested_at)) * 1000)::bigint))
+       WHERE run_id = $1`,
+      [runId, status, at, durationMs, outcome ?? null],
+    );
+  }
+
+  async reopenRun(tx: Queryable, runId: string, at: string): Promise<void> {
+    await tx.query(`UPDATE executor_runs SET status = 'running', ended_at = NULL, duration_ms = NULL, outcome = NULL, updated_at = $2 WHERE run_id = $1`, [runId, at]);
+  }
+
+  async queueAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, heartbeatMs?: number): Promise<void> {
+    await tx.query(
+      `UPDATE executor_steps SET status = 'queued', attempt = $3, heartbeat_ms = COALESCE($4::bigint, heartbeat_ms), ended_at = NULL, duration_ms = NULL
+       WHERE run_id = $1 AND step_id = $2`,
+      [runId, stepId, attempt, heartbeatMs ?? null],
+    );
+    await tx.query(
+      `INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [runId, stepId, attempt, at],
+    );
+  }
+
+  async startAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, worker?: string): Promise<void> {
+    await tx.query(
+      `UPDATE executor_steps SET status = 'running', started_at = COALESCE(started_at, $3::timestamptz), last_heartbeat_at = $3 WHERE run_id = $1 AND step_id = $2`,
+      [runId, stepId, at],
+    );
+    await tx.query(
+      `UPDATE executor_step_attempts SET started_at = $4, worker = $5 WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
+      [runId, stepId, attempt, at, worker ?? null],
+    );
+  }
+
+  /** An attempt ended (succeeded, failed, timed out); the step's duration runs from its first start. */
+  async endAttempt(
+    tx: Queryable,
+    end: { runId: string; stepId: string; attempt: number; status: string; at: string; error?: unknown; usage?: unknown },
+  ): Promise<void> {
+    const { runId, stepId, attempt, status, at } = end;
+    await tx.query(
+      `UPDATE executor_steps SET status = $3, ended_at = $4, last_error = COALESCE($5::jsonb, last_error),
+              duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($4::timestamptz - started_at)) * 1000)::bigint) END
+       WHERE run_id = $1 AND step_id = $2`,
+      [runId, stepId, status, at, end.error === undefined ? null : JSON.stringify(end.error)],
+    );
+    await tx.query(
+      `UPDATE executor_step_attempts SET ended_at = COALESCE(ended_at, $4::timestamptz), outcome = COALESCE(outcome, $5::text), error = COALESCE(error, $6::jsonb), usage = COALESCE(usage, $7::jsonb)
+       WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
+      [runId, stepId, attempt, at, status, end.error === undefined ? null : JSON.stringify(end.error), end.usage === undefined ? null : JSON.stringify(end.usage)],
+    );
+  }
+
+  async markStep(tx: Queryable, runId: string, stepId: string, status: string, at?: string): Promise<void> {
+    await tx.query(`UPDATE executor_steps SET status = $3, ended_at = COALESCE($4::timestamptz, ended_at) WHERE run_id = $1 AND step_id = $2`, [runId, stepId, status, at ?? null]);
+  }
+
+  async recordHeartbeat(tx: Queryable, runId: string, stepId: string, attempt: number, at: Date): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      `UPDATE executor_steps SET last_heartbeat_at = GREATEST(last_heartbeat_at, $4::timestamptz) WHERE run_id = $1 AND step_id = $2 AND attempt = $3 AND status = 'running'`,
+      [runId, stepId, attempt, at],
+    );
+    return rowCount === 1;
+  }
+
+  async stepProgress(tx: Queryable, runId: string, stepId: string): Promise<StepProgress | undefined> {
+    const { rows } = await tx.query<StepProgress>(
+      `SELECT status, attempt, start_to_close_ms::int AS "startToCloseMs", heartbeat_ms::int AS "heartbeatMs", last_heartbeat_at AS "lastHeartbeatAt"
+       FROM executor_steps WHERE run_id = $1 AND step_id = $2`,
+      [runId, stepId],
+    );
+    return rows[0];
+  }
+
+  async stepTimeouts(tx: Queryable, runId: string): Promise<Map<string, { startToCloseMs: number; heartbeatMs?: number }>> {
+    const { rows } = await tx.query<{ stepId: string; startToCloseMs: number; heartbeatMs: number | null }>(
+      `SELECT step_id AS "stepId", start_to_close_ms::int AS "startToCloseMs", heartbeat_ms::int AS "heartbeatMs" FROM executor_steps WHERE run_id = $1`,
+      [runId],
+    );
+    return new Map(rows.map((r) => [r.stepId, { startToCloseMs: r.startToCloseMs, ...(r.heartbeatMs !== null && { heartbeatMs: r.heartbeatMs }) }]));
+  }
+
+  async openDeadLetter(
+    tx: Queryable,
+    dl: { runId: string; stepId: string; workflowId: string; version: number; reason: string; attempts: unknown; firstFailureAt: string; lastFailureAt: string; deadLetteredAt: string },
+  ): Promise<void> {
+    // A requeued step that fails its fresh budget again reopens the same dead letter.
+    await tx.query(
+      `INSERT INTO executor_dead_letters (id, run_id, step_id, workflow_id, version, reason, attempts, first_failure_at, last_failure_at, dead_lettered_at, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open')
+       ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, attempts = EXCLUDED.attempts, first_failure_at = EXCLUDED.first_failure_at,
+         last_failure_at = EXCLUDED.last_failure_at, dead_lettered_at = EXCLUDED.dead_lettered_at, status = 'open',
+         resolved_at = NULL, resolved_by = NULL, resolution_reason = NULL`,
+      [`${dl.runId}:${dl.stepId}`, dl.runId, dl.stepId, dl.workflowId, dl.version, dl.reason, JSON.stringify(dl.attempts), dl.firstFailureAt, dl.lastFailureAt, dl.deadLetteredAt],
+    );
+  }
+
+  async resolveDeadLetter(tx: Queryable, id: string, status: 'requeued' | 'discarded', at: string, actor?: string, reason?: string): Promise<void> {
+    await tx.query(
+      `UPDATE executor_dead_letters SET status = $2, resolved_at = $3, resolved_by = $4, resolution_reason = $5 WHERE id = $1`,
+      [id, status, at, actor ?? null, reason ?? null],
+    );
+  }
+
+  async openApproval(
+    tx: Queryable,
+    a: { runId: string; stepId: string; workflowId: string; approvers: string[]; onTimeout: string; requestedAt: string; dueAt: string },
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO executor_approvals (run_id, step_id, workflow_id, approvers, on_timeout, status, requested_at, due_at)
+       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (run_id, step_id) DO NOTHING`,
+      [a.runId, a.stepId, a.workflowId, a.approvers, a.onTimeout, a.requestedAt, a.dueAt],
+    );
+  }
+
+  async escalateApproval(tx: Queryable, runId: string, stepId: string, dueAt: string): Promise<void> {
+    await tx.query(`UPDATE executor_approvals SET escalated = true, due_at = $3 WHERE run_id = $1 AND step_id = $2`, [runId, stepId, dueAt]);
+  }
+
+  async decideApproval(tx: Queryable, runId: string, stepId: string, status: string, at: string, by?: string, comment?: string): Promise<void> {
+    await tx.query(
+      `UPDATE executor_approvals SET status = $3, decided_at = $4, decided_by = $5, comment = $6 WHERE run_id = $1 AND step_id = $2 AND status = 'pending'`,
+      [runId, stepId, status, at, by ?? null, comment ?? null],
+    );
+  }
+}

@@ -1,0 +1,143 @@
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from 'pg';
+import { allEvents, EventRegistry, Subjects } from '@steward/contracts';
+import { createPool, EventStore, migrate } from '@steward/event-store';
+import { connectNats, declareTopology, natsReachable, PresenceReporter, provisionStreams } from '@steward/messaging';
+import { HealthModule, Metrics, type Logger } from '@steward/observability';
+import { CLOCK, systemClock, type Clock } from './clock';
+import { CommandOutcomes } from './commands/command.outcome';
+import type { SchedulerConfig } from './config';
+import { ManualRunService } from './runs/manual-run.service';
+import { SchedulerJetStreamServer } from './scheduler.consumers';
+import { ensureSchedulerSchema } from './scheduler.migrations';
+import { OccurrenceScheduler } from './schedules/occurrence.scheduler';
+import { ScheduleRepository } from './schedules/schedule.repository';
+import { TickLoop } from './schedules/tick.loop';
+import { TimerEventHandler } from './timers/timer.handler';
+import { TimerRepository } from './timers/timer.repository';
+import { TimerScheduler } from './timers/timer.scheduler';
+import { TimerService } from './timers/timer.service';
+import { TriggerService } from './triggers/trigger.service';
+import { SCHEDULER_COMMANDS, WorkflowCommandHandler } from './workflows/workflow.handler';
+import { WorkflowProjection } from './workflows/workflow.projection';
+import { WorkflowRepository } from './workflows/workflow.repository';
+import { WorkflowService } from './workflows/workflow.service';
+
+export const POOL = Symbol('POOL');
+export const NATS = Symbol('NATS');
+
+export interface SchedulerModuleOptions {
+  /** Where "now" comes from; tests pass a ManualClock. */
+  clock?: Clock;
+  /** false: no timer-driven ticks; the caller ticks by hand (tests driving the clock). */
+  autoTick?: boolean;
+  /** Presence instance name; two replicas in one process need distinct ones. */
+  instance?: string;
+}
+
+/** Starts the tick loop and presence once the app is up; stops them before the consumers and connections close. */
+@Injectable()
+class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(TickLoop) private readonly ticks: TickLoop,
+    @Inject(PresenceReporter) private readonly presence: PresenceReporter,
+    @Inject(POOL) private readonly pool: Pool,
+    @Inject(NATS) private readonly nc: NatsConnection,
+    @Inject('AUTO_TICK') private readonly autoTick: boolean,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.autoTick) this.ticks.start();
+    await this.presence.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    // Leave the directory first: from here on this instance takes no more work.
+    await this.presence.stop();
+    await this.ticks.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // A drain needs the server; with NATS away, close so reconnect attempts do not keep the process alive.
+    const reachable = await natsReachable(this.nc).catch(() => false);
+    await (reachable ? this.nc.drain() : this.nc.close()).catch(() => this.nc.close());
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+@Module({})
+export class SchedulerModule {
+  static async forRoot(config: SchedulerConfig, logger: Logger, options: SchedulerModuleOptions = {}): Promise<DynamicModule> {
+    const clock = options.clock ?? systemClock;
+    const metrics = new Metrics('scheduler');
+    if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL);
+    // Each handler holds one connection for its transaction; a lost append race briefly needs a second.
+    const pool = createPool(config.DATABASE_URL, { max: config.CONSUMER_CONCURRENCY * 2 + 6, applicationName: 'steward-scheduler' });
+    await ensureSchedulerSchema(pool);
+    const nc = await connectNats(config.NATS_URL, 'steward-scheduler');
+    const subjects = new Subjects(config.STEWARD_NAMESPACE);
+    await provisionStreams(await jetstreamManager(nc), declareTopology(subjects), logger);
+
+    const registry = new EventRegistry(allEvents);
+    const store = new EventStore(pool, { registry, source: 'scheduler' });
+    const workflows = new WorkflowRepository();
+    const schedules = new ScheduleRepository();
+    const timers = new TimerRepository();
+    const outcomes = new CommandOutcomes(pool, store);
+    const occurrences = new OccurrenceScheduler(pool, store, schedules, { graceMs: config.SCHEDULE_GRACE_MS }, logger, metrics);
+    const timerScheduler = new TimerScheduler(pool, store, timers, config.TIMER_BATCH_SIZE, metrics);
+    const ticks = new TickLoop(occurrences, timerScheduler, clock, config.SCHEDULER_TICK_MS, logger, metrics);
+
+    const server = new SchedulerJetStreamServer({
+      natsUrl: config.NATS_URL,
+      subjects,
+      service: 'scheduler',
+      registry,
+      logger,
+      metrics,
+      connection: nc,
+      topology: false,
+      consumers: [
+        { stream: 'COMMANDS', filter: subjects.commands('scheduler'), concurrency: config.CONSUMER_CONCURRENCY },
+        // Every event: timer requests from any service, and any type an `on:` schedule may name (one filter on NATS 2.9).
+        { stream: 'EVENTS', filter: subjects.events(), concurrency: config.CONSUMER_CONCURRENCY },
+      ],
+    }, registry);
+    const presence = new PresenceReporter(nc, subjects, {
+      service: 'scheduler',
+      ...(options.instance !== undefined && { instance: options.instance }),
+      capabilities: [...SCHEDULER_COMMANDS, 'schedules', 'timers'],
+      onError: (err) => logger.warn('presence report failed', { err }),
+    });
+
+    return {
+      module: SchedulerModule,
+      imports: [
+        HealthModule.forRoot(metrics, [
+          { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
+          { name: 'nats', check: () => natsReachable(nc) },
+          { name: 'consumers', check: () => server.isReady() },
+          { name: 'ticks', check: () => options.autoTick === false || ticks.healthy() },
+        ]),
+      ],
+      controllers: [WorkflowCommandHandler, TimerEventHandler],
+      providers: [
+        { provide: POOL, useValue: pool },
+        { provide: NATS, useValue: nc },
+        { provide: CLOCK, useValue: clock },
+        { provide: EventStore, useValue: store },
+        { provide: SchedulerJetStreamServer, useValue: server },
+        { provide: PresenceReporter, useValue: presence },
+        { provide: 'AUTO_TICK', useValue: options.autoTick !== false },
+        { provide: TickLoop, useValue: ticks },
+        { provide: WorkflowService, useValue: new WorkflowService(store, outcomes, new WorkflowProjection(workflows, schedules), clock) },
+        { provide: ManualRunService, useValue: new ManualRunService(store, outcomes, clock) },
+        { provide: TimerService, useValue: new TimerService(pool, store, timers) },
+        { provide: TriggerService, useValue: new TriggerService(pool, store, workflows, clock, metrics) },
+        SchedulerLifecycle,
+      ],
+    };
+  }
+}

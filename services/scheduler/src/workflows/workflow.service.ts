@@ -1,0 +1,52 @@
+import { handleCommand, type EventStore } from '@steward/event-store';
+import type { CommandEnvelope } from '@steward/messaging';
+import { hashWorkflow, parseWorkflow } from '@steward/workflow';
+import type { PoolClient } from 'pg';
+import type { Clock } from '../clock';
+import { commandMetadata, type CommandOutcomes } from '../commands/command.outcome';
+import { ApplyWorkflowPayload, parsePayload, WorkflowRefPayload } from '../commands/command.payloads';
+import { workflowDecider, workflowStreamId, type WorkflowCommand } from './workflow.decide';
+import type { WorkflowProjection } from './workflow.projection';
+
+/** apply_workflow, pause_workflow, resume_workflow: validate, decide on the workflow stream, project. */
+export class WorkflowService {
+  constructor(
+    private readonly store: EventStore,
+    private readonly outcomes: CommandOutcomes,
+    private readonly projection: WorkflowProjection,
+    private readonly clock: Clock,
+  ) {}
+
+  apply(cmd: CommandEnvelope): Promise<void> {
+    return this.outcomes.handle(cmd, async (tx) => {
+      const { yaml, file } = parsePayload(ApplyWorkflowPayload, cmd.payload, 'apply_workflow');
+      // Throws ONE ValidationError naming every problem: the command is rejected and nothing changes.
+      const definition = parseWorkflow(yaml, file);
+      const command: WorkflowCommand = { type: 'ApplyWorkflow', definition, hash: hashWorkflow(definition), ...(file !== undefined && { file }), now: this.clock.now() };
+      return this.decide(tx, cmd, definition.id, command);
+    });
+  }
+
+  pause(cmd: CommandEnvelope): Promise<void> {
+    return this.outcomes.handle(cmd, async (tx) => {
+      const { id, reason } = parsePayload(WorkflowRefPayload, cmd.payload, 'pause_workflow');
+      return this.decide(tx, cmd, id, { type: 'PauseWorkflow', id, ...(reason !== undefined && { reason }), now: this.clock.now() });
+    });
+  }
+
+  resume(cmd: CommandEnvelope): Promise<void> {
+    return this.outcomes.handle(cmd, async (tx) => {
+      const { id } = parsePayload(WorkflowRefPayload, cmd.payload, 'resume_workflow');
+      return this.decide(tx, cmd, id, { type: 'ResumeWorkflow', id, now: this.clock.now() });
+    });
+  }
+
+  private async decide(tx: PoolClient, cmd: CommandEnvelope, id: string, command: WorkflowCommand): Promise<string[]> {
+    const result = await handleCommand(this.store, workflowStreamId(id), workflowDecider, command, {
+      tx,
+      metadata: commandMetadata(cmd, { workflowId: id }),
+    });
+    await this.projection.project(tx, result.events);
+    return result.events.map((e) => e.type);
+  }
+}
