@@ -168,8 +168,26 @@ describe('gateway responses and exit codes', () => {
       const r = await steward(['runs', 'wait', 'r-1', '--timeout', '5m'], { env });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/status:\s+succeeded/);
-      expect(r.stdout).toMatch(/fetch\s+succeeded\s+1/);
+      expect(r.stdout).toMatch(/fetch\s+-\s+-\s+succeeded\s+1/);
       expect(gateway.requests[0]!.query.get('timeout')).toBe('5m');
+    });
+
+    it('draws the step graph from the run detail: needs, attempts and errors', async () => {
+      gateway.on('GET', '/runs/r-2', {
+        status: 200,
+        body: {
+          id: 'r-2',
+          status: 'failed',
+          steps: [
+            { id: 'fetch', kind: 'task', needs: [], status: 'succeeded', attempts: [{ attempt: 1 }] },
+            { id: 'publish', kind: 'task', needs: ['fetch'], status: 'dead_lettered', attempts: [{ attempt: 1 }, { attempt: 2 }, { attempt: 3 }], error: 'timeout: portal did not answer' },
+          ],
+        },
+      });
+      const r = await steward(['runs', 'show', 'r-2'], { env });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/fetch\s+task\s+-\s+succeeded\s+1/);
+      expect(r.stdout).toMatch(/└─ publish\s+task\s+fetch\s+dead_lettered\s+3 .*timeout: portal did not answer/);
     });
 
     it('exits 1 when the run failed', async () => {

@@ -25,10 +25,14 @@ const runColumns: Column<Row>[] = [
   { header: 'duration', value: duration, align: 'right' },
 ];
 
+// The step graph as a table: each step names what it waits for (`needs`), in
+// the order the run defines them, which is a topological order of the DAG.
 const stepColumns: Column<Row>[] = [
-  { header: 'step', value: (r) => r.id ?? r.step },
-  { header: 'status', value: (r) => r.status, style: (t) => statusColor(t, true) },
-  { header: 'attempts', value: (r) => r.attempts, align: 'right' },
+  { header: 'step', value: (r) => `${Array.isArray(r.needs) && r.needs.length > 0 ? '└─ ' : ''}${r.id ?? r.step}` },
+  { header: 'kind', value: (r) => r.kind },
+  { header: 'needs', value: (r) => (Array.isArray(r.needs) ? r.needs.join(', ') : r.needs) },
+  { header: 'status', value: (r) => r.status ?? r.state, style: (t) => statusColor(t, true) },
+  { header: 'attempts', value: (r) => (Array.isArray(r.attempts) ? r.attempts.length : r.attempts), align: 'right' },
   { header: 'started', value: (r) => formatTime(r.startedAt) },
   { header: 'duration', value: duration, align: 'right' },
   { header: 'error', value: (r) => r.error, max: 60 },

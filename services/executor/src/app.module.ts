@@ -6,6 +6,7 @@ import { allEvents, EventRegistry, Subjects } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { connectNats, JetStreamExceptionFilter, JetStreamServer, natsReachable, PresenceReporter } from '@steward/messaging';
 import { HealthModule, Metrics, NestJsonLogger, type Logger } from '@steward/observability';
+import { handlerDirsFromEnv, loadHandlers, WorkerPool } from '@steward/worker';
 import { systemClock, type Clock, type Random } from './clock';
 import { CommandRunner } from './commands/command.runner';
 import type { ExecutorConfig } from './config';
@@ -22,6 +23,7 @@ import { TimerFiredService } from './timers/timer-fired.service';
 
 const NATS = Symbol('NATS');
 const HANDLERS = Symbol('HANDLERS');
+const WORKERS = Symbol('WORKERS');
 
 /** What the executor takes, announced in the presence directory so the gateway can tell who serves what. */
 export const EXECUTOR_CAPABILITIES = [
@@ -59,6 +61,7 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(POOL) private readonly pool: Pool,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(NestJsonLogger) private readonly nestLogger: NestJsonLogger,
+    @Inject(WORKERS) private readonly workers: WorkerPool | null,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -66,12 +69,14 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     // Without it Nest turns every handler error into a generic one, retried forever instead of dead-lettered.
     this.microservice.useGlobalFilters(new JetStreamExceptionFilter());
     await this.microservice.listen();
+    await this.workers?.start();
     await this.presence.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     // Leave the directory first: from here on this instance takes no more work.
     await this.presence.stop();
+    await this.workers?.close();
     await this.microservice?.close();
   }
 
@@ -126,6 +131,21 @@ export class ExecutorModule {
         { stream: 'COMMANDS', durable: 'executor-cmd', filter: subjects.commands('executor'), concurrency: config.EXECUTOR_COMMAND_CONCURRENCY, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
       ],
     });
+    // The built-in pool: the task queues this executor serves itself, from STEWARD_HANDLERS.
+    const handlerDirs = handlerDirsFromEnv(config.STEWARD_HANDLERS);
+    const workers =
+      handlerDirs.length === 0
+        ? null
+        : new WorkerPool({
+            connection: nc,
+            subjects,
+            queues: config.EXECUTOR_WORKER_QUEUES.split(','),
+            handlers: loadHandlers(handlerDirs),
+            concurrency: config.EXECUTOR_WORKER_CONCURRENCY,
+            workerId: `executor-${overrides.instance ?? process.pid}`,
+            logger,
+            metrics,
+          });
     const presence = new PresenceReporter(nc, subjects, {
       service: 'executor',
       capabilities: EXECUTOR_CAPABILITIES,
@@ -146,6 +166,7 @@ export class ExecutorModule {
         { provide: POOL, useValue: pool },
         { provide: NATS, useValue: nc },
         { provide: HANDLERS, useValue: handlers },
+        { provide: WORKERS, useValue: workers },
         { provide: JetStreamServer, useValue: server },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },

@@ -19,6 +19,15 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   EXECUTOR_DB_POOL_SIZE: intFromEnv(16),
   /** JetStream ack wait of the executor's consumers: how soon a crashed replica's messages go to another. */
   EXECUTOR_ACK_WAIT_MS: intFromEnv(30_000),
+  /** Folders of task handler modules for the built-in worker pool (':'-separated); empty runs no pool. */
+  STEWARD_HANDLERS: z.string().default(''),
+  /** Task queues the built-in pool serves. */
+  EXECUTOR_WORKER_QUEUES: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*(,[a-z][a-z0-9_-]*)*$/, 'comma-separated queue names')
+    .default('default'),
+  /** Task attempts the built-in pool runs at once, each in its own child process. */
+  EXECUTOR_WORKER_CONCURRENCY: intFromEnv(2),
 });
 
 export type ExecutorConfig = z.infer<typeof ExecutorConfigSchema>;

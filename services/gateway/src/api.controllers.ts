@@ -9,6 +9,7 @@ import { ReportsController } from './operator/reports.controller';
 import { RunsController } from './operator/runs.controller';
 import { WorkflowsController } from './operator/workflows.controller';
 import { ServicesController } from './presence/services.controller';
+import { RunReadsController } from './reads/run-reads.controller';
 import { TimelineController } from './timeline/timeline.controller';
 import { VerifyController } from './verify/verify.controller';
 
@@ -20,6 +21,7 @@ export const API_CONTROLLERS: Type[] = [
   ServicesController,
   WorkflowsController,
   RunsController,
+  RunReadsController,
   DlqController,
   ReplaysController,
   AlertsController,

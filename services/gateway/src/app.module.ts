@@ -23,7 +23,6 @@ import { OPENAPI_DOCUMENT, OpenApiController, openApiDocument } from './openapi/
 import { ReadModelGate } from './operator/read-model.gate';
 import { WorkflowReadRepository } from './reads/workflow-read.repository';
 import { WorkflowReads } from './reads/workflow-reads.service';
-import { READ_CONTROLLERS } from './reads/run-reads.controller';
 import { RunReadsRepository } from './reads/run-reads.repository';
 import { RunReadsService } from './reads/run-reads.service';
 import { SERVICE_DIRECTORY } from './presence/service.directory';
@@ -137,7 +136,7 @@ export class GatewayModule {
           { name: 'nats', check: () => natsReachable(nc) },
         ]),
       ],
-      controllers: [...READ_CONTROLLERS, ...API_CONTROLLERS, OpenApiController],
+      controllers: [...API_CONTROLLERS, OpenApiController],
       providers: [
         { provide: POOL, useValue: pool },
         { provide: READ_POOL, useValue: readPool },

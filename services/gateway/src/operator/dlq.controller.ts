@@ -1,26 +1,17 @@
 import { Controller, Inject } from '@nestjs/common';
 import type { z } from 'zod';
 import type { Principal } from '../auth/roles.decorator';
-import { PageQuery } from '../http/api.schemas';
 import { Caller, Endpoint, Input } from '../http/endpoint.decorator';
 import { CommandDispatcher } from './command.dispatcher';
 import { CommandOutcomeSchema, IdParams, ReasonBody, RequiredReasonBody } from './operator.schemas';
-import { ReadModelGate } from './read-model.gate';
 
 const SERVICE = 'executor';
 const tag = 'dlq';
 
 @Controller()
 export class DlqController {
-  constructor(
-    @Inject(CommandDispatcher) private readonly commands: CommandDispatcher,
-    @Inject(ReadModelGate) private readonly reads: ReadModelGate,
-  ) {}
+  constructor(@Inject(CommandDispatcher) private readonly commands: CommandDispatcher) {}
 
-  @Endpoint({ method: 'GET', path: '/dlq', tag, role: 'viewer', service: SERVICE, summary: 'Dead letters: work that failed every attempt', query: PageQuery })
-  list(@Input('query') _q: z.output<typeof PageQuery>) {
-    return this.reads.unavailable(SERVICE, 'dead letters');
-  }
 
   @Endpoint({ method: 'POST', path: '/dlq/:id/requeue', tag, role: 'operator', service: SERVICE, summary: 'Send a dead letter back for another attempt', params: IdParams, body: ReasonBody, response: CommandOutcomeSchema })
   requeue(@Input('params') p: z.output<typeof IdParams>, @Input('body') b: z.output<typeof ReasonBody>, @Caller() caller: Principal) {

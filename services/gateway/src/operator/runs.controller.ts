@@ -1,48 +1,23 @@
 import { Controller, Inject } from '@nestjs/common';
 import type { z } from 'zod';
 import type { Principal } from '../auth/roles.decorator';
-import { PageQuery } from '../http/api.schemas';
 import { Caller, Endpoint, Input } from '../http/endpoint.decorator';
 import { CommandDispatcher } from './command.dispatcher';
-import { ApprovalParams, CommandOutcomeSchema, CommentBody, IdParams, ReasonBody, RunsQuery, StartRunBody, WaitQuery } from './operator.schemas';
-import { ReadModelGate } from './read-model.gate';
+import { ApprovalParams, CommandOutcomeSchema, CommentBody, IdParams, ReasonBody, StartRunBody } from './operator.schemas';
 
-/** Runs are started by the scheduler and executed (cancelled, approved) by the executor. */
+/** Runs are started by the scheduler and executed (cancelled, approved) by the executor; reads live in reads/run-reads.controller.ts. */
 @Controller()
 export class RunsController {
-  constructor(
-    @Inject(CommandDispatcher) private readonly commands: CommandDispatcher,
-    @Inject(ReadModelGate) private readonly reads: ReadModelGate,
-  ) {}
+  constructor(@Inject(CommandDispatcher) private readonly commands: CommandDispatcher) {}
 
   @Endpoint({ method: 'POST', path: '/runs', tag: 'runs', role: 'operator', service: 'scheduler', summary: 'Start a run of a workflow now', body: StartRunBody, response: CommandOutcomeSchema })
   start(@Input('body') b: z.output<typeof StartRunBody>, @Caller() caller: Principal) {
     return this.commands.dispatch({ service: 'scheduler', command: 'start_run', action: 'runs.start', payload: b, target: { workflow: b.workflow } }, caller);
   }
 
-  @Endpoint({ method: 'GET', path: '/runs', tag: 'runs', role: 'viewer', service: 'executor', summary: 'List runs, newest first', query: RunsQuery })
-  list(@Input('query') _q: z.output<typeof RunsQuery>) {
-    return this.reads.unavailable('executor', 'runs');
-  }
-
-  @Endpoint({ method: 'GET', path: '/runs/:id', tag: 'runs', role: 'viewer', service: 'executor', summary: 'Show a run and its steps', params: IdParams })
-  show(@Input('params') _p: z.output<typeof IdParams>) {
-    return this.reads.unavailable('executor', 'runs');
-  }
-
-  @Endpoint({ method: 'GET', path: '/runs/:id/wait', tag: 'runs', role: 'viewer', service: 'executor', summary: 'Wait until a run ends (up to timeout)', params: IdParams, query: WaitQuery })
-  wait(@Input('params') _p: z.output<typeof IdParams>, @Input('query') _q: z.output<typeof WaitQuery>) {
-    return this.reads.unavailable('executor', 'runs');
-  }
-
   @Endpoint({ method: 'POST', path: '/runs/:id/cancel', tag: 'runs', role: 'operator', service: 'executor', summary: 'Cancel a run; running steps are stopped', params: IdParams, body: ReasonBody, response: CommandOutcomeSchema })
   cancel(@Input('params') p: z.output<typeof IdParams>, @Input('body') b: z.output<typeof ReasonBody>, @Caller() caller: Principal) {
     return this.commands.dispatch({ service: 'executor', command: 'cancel_run', action: 'runs.cancel', payload: { runId: p.id }, target: { run: p.id }, reason: b.reason }, caller);
-  }
-
-  @Endpoint({ method: 'GET', path: '/approvals', tag: 'approvals', role: 'viewer', service: 'executor', summary: 'Approval steps waiting for a decision', query: PageQuery })
-  approvals(@Input('query') _q: z.output<typeof PageQuery>) {
-    return this.reads.unavailable('executor', 'approvals');
   }
 
   @Endpoint({ method: 'POST', path: '/approvals/:run/:step/approve', tag: 'approvals', role: 'operator', service: 'executor', summary: 'Approve a waiting step; the run continues', params: ApprovalParams, body: CommentBody, response: CommandOutcomeSchema })

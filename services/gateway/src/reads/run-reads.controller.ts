@@ -43,4 +43,3 @@ export class RunReadsController {
 }
 
 /** Mounted ahead of the API controllers so these routes answer instead of the 503 stubs. */
-export const READ_CONTROLLERS = [RunReadsController];
