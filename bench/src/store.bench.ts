@@ -97,7 +97,8 @@ async function appendBenches(pool: Pool, store: EventStore): Promise<void> {
 }
 
 async function relayBench(dbUrl: string, pool: Pool, store: EventStore): Promise<void> {
-  const nc = await connect({ servers: env.natsUrl, name: 'steward-bench' });
+  // The same client settings as the ledger's relay, so the ratio compares like with like.
+  const nc = await connect({ servers: env.natsUrl, name: 'steward-bench', noAsyncTraces: true });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const logger = new Logger({ service: 'bench', level: 'error' });

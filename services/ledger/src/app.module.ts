@@ -45,7 +45,7 @@ export class LedgerModule {
     const metrics = new Metrics('ledger');
     if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL);
     const pool = createPool(config.DATABASE_URL, { max: 4, applicationName: 'steward-ledger' });
-    const nc = await connectNats(config.NATS_URL, 'steward-ledger');
+    const nc = await connectNats(config.NATS_URL, 'steward-ledger', { noAsyncTraces: true });
     const subjects = new Subjects(config.STEWARD_NAMESPACE);
     const jsm = await jetstreamManager(nc);
     await provisionStreams(jsm, declareTopology(subjects), logger);
