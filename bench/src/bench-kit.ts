@@ -86,14 +86,4 @@ export const env = {
   natsUrl: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
 };
 
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+export { freePort } from '@steward/testing';

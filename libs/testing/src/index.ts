@@ -9,3 +9,4 @@ export type { TestNats } from './test-nats';
 export { useTestEnvironment } from './test-environment';
 export type { TestEnvironment, TestEnvironmentOptions } from './test-environment';
 export { eventually } from './eventually';
+export { freePort } from './free-port';

@@ -3,22 +3,11 @@ import { uuidv7, type EventMetadata } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
 import { startGateway, untilCommittedReadable, type GatewayHarness } from '../testing/gateway.fixture';
+import type { TimelineEntry } from './timeline-entry.mapper';
 import { TimelineStreams } from './timeline-stream.service';
 
-interface Entry {
-  id: string;
-  position: number;
-  time: string;
-  service: string;
-  type: string;
-  streamId: string;
-  actor: string | null;
-  summary: string;
-  causationId: string | null;
-  correlationId: string | null;
-  data: any;
-  marker?: string;
-}
+// The wire shape, with data loosened for assertions.
+type Entry = Omit<TimelineEntry, 'data'> & { data: any };
 
 describe('timeline', () => {
   const env = useTestEnvironment({ label: 'gwtimeline', setupDatabase: (url) => migrate(url) });
