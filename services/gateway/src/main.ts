@@ -1,3 +1,4 @@
+import './tracing.bootstrap';
 import 'reflect-metadata';
 import { bootstrapService } from '@steward/observability';
 import { GatewayModule } from './app.module';
