@@ -40,6 +40,8 @@ export const EventEnvelopeSchema = z.object({
   streamid: z.string().min(1),
   streamversion: z.number().int().nonnegative(),
   globalposition: z.string().regex(/^\d+$/).optional(),
+  /** With globalposition: the store's commit-safe cursor, so a relay can resume from the stream's tail. */
+  transactionid: z.string().regex(/^\d+$/).optional(),
   correlationid: z.string().min(1),
   causationid: z.string().min(1).optional(),
   traceparent: z.string().regex(TRACEPARENT).optional(),
@@ -86,6 +88,7 @@ export function toEnvelope(e: StoredEvent): EventEnvelope {
     streamid: e.streamId,
     streamversion: e.streamVersion,
     globalposition: e.globalPosition.toString(),
+    transactionid: e.transactionId.toString(),
     correlationid: m.correlationId ?? e.eventId,
     ...(m.causationId !== undefined && { causationid: m.causationId }),
     ...(m.traceparent !== undefined && { traceparent: m.traceparent }),

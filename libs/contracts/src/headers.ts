@@ -2,12 +2,6 @@
 export const Headers = {
   MsgId: 'Nats-Msg-Id',
   Type: 'Steward-Type',
-  SchemaVersion: 'Steward-Schema-Version',
-  StreamId: 'Steward-Stream-Id',
-  StreamVersion: 'Steward-Stream-Version',
-  GlobalPosition: 'Steward-Global-Position',
-  /** With GlobalPosition: the store's commit-safe cursor, so a relay can resume from the stream's tail. */
-  TransactionId: 'Steward-Transaction-Id',
   CorrelationId: 'Steward-Correlation-Id',
   CausationId: 'Steward-Causation-Id',
   Traceparent: 'traceparent',

@@ -1,7 +1,7 @@
 // @steward/event-store: the append-only event log in Postgres (optimistic
 // concurrency, commit-safe readers), migrations, command handling and inbox.
 export { EventStore } from './event.store';
-export type { AppendResult, AppendOptions, EventStoreOptions } from './event.store';
+export type { AppendResult, AppendOptions, EventStoreOptions, EncodedEvent } from './event.store';
 export type { ExpectedVersion } from './append.validator';
 export { DEFAULT_MAX_PAYLOAD_BYTES, MAX_STREAM_ID_LENGTH } from './append.validator';
 export { START, compareCursors } from './cursor.model';

@@ -6,27 +6,22 @@ import { envelope } from './test.fixtures';
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('event envelope on the wire', () => {
-  it('carries the routing facts as headers, with the event id as Nats-Msg-Id', () => {
-    const e = envelope('run.started', { n: 1 }, { globalposition: '42', causationid: 'cmd-1', traceparent: TRACE, streamversion: 3 });
+  it('carries only the id, type, causation and trace as headers; the rest stays in the body', () => {
+    const e = envelope('run.started', { n: 1 }, { globalposition: '42', transactionid: '7', causationid: 'cmd-1', traceparent: TRACE, streamversion: 3 });
     const h = envelopeHeaders(e);
     expect(Object.fromEntries(h.keys().map((k) => [k, h.get(k)]))).toEqual({
       [Headers.MsgId]: e.id,
       [Headers.Type]: 'run.started',
-      [Headers.SchemaVersion]: '2',
-      [Headers.StreamId]: e.streamid,
-      [Headers.StreamVersion]: '3',
-      [Headers.GlobalPosition]: '42',
-      [Headers.CorrelationId]: e.correlationid,
       [Headers.CausationId]: 'cmd-1',
       [Headers.Traceparent]: TRACE,
     });
+    expect(decodeEnvelope({ data: encodeJson(e) })).toMatchObject({ globalposition: '42', transactionid: '7', streamversion: 3 });
   });
 
   it('omits optional headers the envelope does not have', () => {
     const h = envelopeHeaders(envelope('run.started', {}));
     expect(h.has(Headers.CausationId)).toBe(false);
     expect(h.has(Headers.Traceparent)).toBe(false);
-    expect(h.has(Headers.GlobalPosition)).toBe(false);
   });
 
   it('round-trips a valid envelope', () => {

@@ -1,3 +1,4 @@
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { EventEnvelopeSchema, Headers, ValidationError, issuesOf, type EventEnvelope, type EventRegistry, type Subjects } from '@steward/contracts';
 import { encodeJson, envelopeHeaders } from './envelope.codec';
@@ -5,7 +6,7 @@ import { activeTraceparent } from './message.tracing';
 
 export interface PublishEventOptions {
   timeoutMs?: number;
-  /** Extra headers, e.g. the relay's `Steward-Transaction-Id`. */
+  /** Extra headers beyond the envelope's own (see envelopeHeaders). */
   headers?: Record<string, string>;
   /** The envelope was built from a stored event, which the store validated on append. */
   fromStore?: boolean;
@@ -43,4 +44,29 @@ export async function publishEvent(
     headers,
     ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
   });
+}
+
+/** An event whose envelope is already serialized (the relay reads them so from the store). */
+export interface EncodedEnvelope {
+  id: string;
+  type: string;
+  /** The CloudEvents envelope as JSON text. */
+  envelope: string;
+  causationId?: string;
+  traceparent?: string;
+  /** Last subject token for routed types. */
+  route?: string;
+}
+
+/**
+ * Publishes a pre-serialized envelope with the same subject and headers as
+ * `publishEvent`, without building or validating objects: the store already
+ * validated the event when it was appended.
+ */
+export function publishEncoded(js: JetStreamClient, subjects: Subjects, e: EncodedEnvelope): Promise<PubAck> {
+  const headers = natsHeaders();
+  headers.set(Headers.Type, e.type);
+  if (e.causationId !== undefined) headers.set(Headers.CausationId, e.causationId);
+  if (e.traceparent !== undefined) headers.set(Headers.Traceparent, e.traceparent);
+  return js.publish(subjects.event(e.type, e.route), e.envelope, { msgID: e.id, headers });
 }

@@ -13,8 +13,8 @@ export type {
   ProvisionReport,
   ConsumerProvisionReport,
 } from './topology.provision';
-export { publishEvent } from './event.publisher';
-export type { PublishEventOptions } from './event.publisher';
+export { publishEvent, publishEncoded } from './event.publisher';
+export type { PublishEventOptions, EncodedEnvelope } from './event.publisher';
 export { envelopeHeaders, decodeEnvelope } from './envelope.codec';
 export type { Payload } from './envelope.codec';
 export { CommandEnvelope, CommandEnvelopeSchema, decodeCommand, commandHeaders, commandPattern } from './command.envelope';

@@ -39,7 +39,7 @@ export function routeMessage(
   if (!hasHandler(envelope.type)) return { kind: 'skip' };
   try {
     const up = registry.upcast(envelope.type, envelope.dataschemaversion, envelope.data);
-    // Data and version travel together; the original version stays in the Steward-Schema-Version header.
+    // Data and version travel together: handlers see the current version only.
     const current: EventEnvelope = { ...envelope, dataschemaversion: up.version, data: up.data };
     return { kind: 'handle', pattern: envelope.type, data: current, meta: { envelope: current } };
   } catch (error) {

@@ -89,15 +89,17 @@ function options(start: StreamStart): Partial<OrderedConsumerOptions> {
 /** The event id comes from the envelope body: a re-publish under another Nats-Msg-Id is still the same event. */
 function toItem(m: JsMsg): StreamItem {
   let id: string | undefined;
+  let tx: unknown;
+  let pos: unknown;
   try {
-    const body = JSON.parse(decoder.decode(m.data)) as { id?: unknown };
+    const body = JSON.parse(decoder.decode(m.data)) as { id?: unknown; transactionid?: unknown; globalposition?: unknown };
     if (typeof body.id === 'string') id = body.id;
+    ({ transactionid: tx, globalposition: pos } = body);
   } catch {
     // Not an envelope: fall back to the dedupe id below.
   }
   id ??= m.headers?.get(Headers.MsgId) ?? `seq-${m.seq}`;
-  const tx = m.headers?.get(Headers.TransactionId);
-  const pos = m.headers?.get(Headers.GlobalPosition);
-  const cursor = tx && pos && /^\d+$/.test(tx) && /^\d+$/.test(pos) ? { transactionId: BigInt(tx), globalPosition: BigInt(pos) } : undefined;
+  const digits = (v: unknown): v is string => typeof v === 'string' && /^\d+$/.test(v);
+  const cursor = digits(tx) && digits(pos) ? { transactionId: BigInt(tx), globalPosition: BigInt(pos) } : undefined;
   return { seq: m.seq, id, ...(cursor && { cursor }) };
 }

@@ -38,7 +38,7 @@ describe('verify', () => {
       const page = await store.readAll(cursor, { limit: 50 });
       if (page.events.length === 0) return;
       for (const e of page.events) {
-        await publishEvent(js, env.nats.subjects, toEnvelope(e), undefined, { fromStore: true, headers: { [Headers.TransactionId]: e.transactionId.toString() } });
+        await publishEvent(js, env.nats.subjects, toEnvelope(e), undefined, { fromStore: true });
       }
       cursor = page.cursor;
       await checkpoints.save('relay', cursor);
@@ -73,7 +73,6 @@ describe('verify', () => {
   async function republish(e: StoredEvent): Promise<void> {
     const envelope = toEnvelope(e);
     const headers = envelopeHeaders(envelope);
-    headers.set(Headers.TransactionId, e.transactionId.toString());
     await js.publish(env.nats.subjects.event(envelope.type), JSON.stringify(envelope), { msgID: uuidv7(), headers });
   }
 

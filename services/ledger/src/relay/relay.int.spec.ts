@@ -50,8 +50,8 @@ describe('relay', () => {
       const m = await env.nats.jsm.streams.getMessage(stream, { seq });
       out.push({
         id: m!.header!.get(Headers.MsgId),
-        tx: BigInt(m!.header!.get(Headers.TransactionId)),
-        pos: BigInt(m!.header!.get(Headers.GlobalPosition)),
+        tx: BigInt(m!.json<{ transactionid: string }>().transactionid),
+        pos: BigInt(m!.json<{ globalposition: string }>().globalposition),
       });
     }
     return out;

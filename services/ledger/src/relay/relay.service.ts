@@ -1,8 +1,8 @@
 import { Client, type Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Headers, toEnvelope, type EventRegistry, type StoredEvent, type Subjects } from '@steward/contracts';
-import { CheckpointStore, compareCursors, EVENTS_CHANNEL, EventStore, WakeupGate, type Cursor } from '@steward/event-store';
-import { publishEvent } from '@steward/messaging';
+import type { EventRegistry, Subjects } from '@steward/contracts';
+import { CheckpointStore, compareCursors, EVENTS_CHANNEL, EventStore, WakeupGate, type Cursor, type EncodedEvent } from '@steward/event-store';
+import { publishEncoded } from '@steward/messaging';
 import type { Logger, Metrics } from '@steward/observability';
 
 export interface RelayOptions {
@@ -26,6 +26,8 @@ export interface RelayDeps {
 
 export type RelayState = 'idle' | 'standby' | 'active' | 'stopped';
 
+type Page = { events: EncodedEvent[]; cursor: Cursor };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -43,7 +45,8 @@ export class RelayService {
   private wake?: () => void;
   private woken = false;
   private cursor?: Cursor;
-  private readAhead?: { from: Cursor; page: Promise<{ events: StoredEvent[]; cursor: Cursor }> };
+  private readAhead?: { from: Cursor; page: Promise<Page> };
+  private readonly routedTypes: string[];
   private readonly store: EventStore;
   private readonly checkpoints: CheckpointStore;
   private readonly m;
@@ -53,6 +56,7 @@ export class RelayService {
     private readonly options: RelayOptions,
   ) {
     this.store = new EventStore(deps.pool);
+    this.routedTypes = (deps.registry?.all() ?? []).filter((d) => d.route !== undefined).map((d) => d.type);
     this.checkpoints = new CheckpointStore(deps.pool);
     const { metrics } = deps;
     this.m = {
@@ -159,7 +163,8 @@ export class RelayService {
   /**
    * The checkpoint, or the stream's tail when that is further: a relay killed
    * after the publish was acknowledged but before the checkpoint was saved
-   * resumes after what JetStream already holds, even past the dedupe window.
+   * resumes after what JetStream already holds, even past the dedupe window
+   * (the envelope carries its transactionid and globalposition).
    */
   private async recoverCursor(): Promise<Cursor> {
     const saved = await this.checkpoints.load(this.options.name);
@@ -167,8 +172,7 @@ export class RelayService {
     const info = await this.deps.jsm.streams.info(stream).catch(() => undefined);
     if (!info || info.state.last_seq === 0) return saved;
     const last = await this.deps.jsm.streams.getMessage(stream, { seq: info.state.last_seq }).catch(() => undefined);
-    const tx = last?.header?.get(Headers.TransactionId);
-    const pos = last?.header?.get(Headers.GlobalPosition);
+    const { transactionid: tx, globalposition: pos } = tailCursorOf(last?.data);
     if (!tx || !pos) return saved;
     const tail: Cursor = { transactionId: BigInt(tx), globalPosition: BigInt(pos) };
     if (compareCursors(tail, saved) <= 0) return saved;
@@ -186,7 +190,7 @@ export class RelayService {
     }
     // A full page means more is waiting: read it while this one publishes, so
     // Postgres and JetStream work at the same time instead of taking turns.
-    if (events.length === this.options.batchSize) this.readAhead = { from: cursor, page: this.store.readAll(cursor, { limit: this.options.batchSize }) };
+    if (events.length === this.options.batchSize) this.readAhead = { from: cursor, page: this.fetch(cursor) };
     const end = this.m.batch.startTimer();
     const acks = await Promise.all(events.map((e) => this.publish(e)));
     await this.checkpoints.save(this.options.name, cursor);
@@ -200,19 +204,21 @@ export class RelayService {
   }
 
   /** The page read ahead when it starts where we are, else a fresh read. */
-  private async read(from: Cursor): Promise<{ events: StoredEvent[]; cursor: Cursor }> {
+  private read(from: Cursor): Promise<Page> {
     const ahead = this.readAhead;
     this.readAhead = undefined;
     if (ahead && compareCursors(ahead.from, from) === 0) return ahead.page;
     ahead?.page.catch(() => undefined); // stale (a failed round moved us back): drop it quietly
-    return this.store.readAll(from, { limit: this.options.batchSize });
+    return this.fetch(from);
   }
 
-  private publish(e: StoredEvent) {
-    return publishEvent(this.deps.js, this.deps.subjects, toEnvelope(e), this.deps.registry, {
-      fromStore: true,
-      headers: { [Headers.TransactionId]: e.transactionId.toString() },
-    });
+  private fetch(from: Cursor): Promise<Page> {
+    return this.store.readAllEncoded(from, { limit: this.options.batchSize, routedTypes: this.routedTypes });
+  }
+
+  private publish(e: EncodedEvent) {
+    const route = e.routingData === undefined ? undefined : this.deps.registry?.routeOf(e.type, e.routingData);
+    return publishEncoded(this.deps.js, this.deps.subjects, { ...e, ...(route !== undefined && { route }) });
   }
 
   private async updateLag(cursor: Cursor): Promise<void> {
@@ -235,6 +241,18 @@ export class RelayService {
     });
     this.wake = undefined;
     this.woken = false;
+  }
+}
+
+/** The cursor in a relayed envelope's body; anything else (not from the relay) has none. */
+function tailCursorOf(data: Uint8Array | undefined): { transactionid?: string; globalposition?: string } {
+  if (!data) return {};
+  try {
+    const body = JSON.parse(Buffer.from(data).toString('utf8')) as Record<string, unknown>;
+    const digits = (v: unknown) => (typeof v === 'string' && /^\d+$/.test(v) ? v : undefined);
+    return { transactionid: digits(body.transactionid), globalposition: digits(body.globalposition) };
+  } catch {
+    return {};
   }
 }
 
