@@ -140,6 +140,41 @@ describe('commands against the gateway', () => {
     expect(r.stdout).toContain('consistent: all 1 checks passed');
   });
 
+  it('lists dead letters with filters', async () => {
+    gateway.on('GET', '/dlq', { status: 200, body: { items: [{ id: 'r-1:fetch', workflow: 'prices', run: 'r-1', step: 'fetch', attempts: 3, deadLetteredAt: '2026-05-01T10:00:00Z', error: 'http_503: down' }] } });
+    const r = await steward(['dlq', 'list', '--workflow', 'prices', '--step', 'fetch', '--code', 'http_503', '--since', '24h'], { env });
+    expect(r.code).toBe(0);
+    expect(Object.fromEntries(gateway.requests[0]!.query)).toEqual({ workflow: 'prices', step: 'fetch', code: 'http_503', since: '24h' });
+    expect(r.stdout).toMatch(/r-1:fetch\s+prices\s+r-1\s+fetch\s+3/);
+  });
+
+  it('requeues dead letters by filter with one request and prints the summary', async () => {
+    gateway.on('POST', '/dlq/requeue', { status: 200, body: { matched: 12, requeued: 11, skipped: [{ id: 'r-9:fetch', reason: 'already requeued' }], truncated: false, commandId: 'c-1' } });
+    const r = await steward(['dlq', 'requeue', '--workflow', 'prices', '--code', 'http_503', '--since', '24h', '--reason', 'portal is back'], { env });
+    expect(r).toEqual({ code: 0, stdout: 'requeued 11 of 12 dead letters; skipped 1\n  skipped r-9:fetch: already requeued\n', stderr: '' });
+    expect(gateway.requests[0]!.body).toEqual({ filter: { workflow: 'prices', code: 'http_503', since: '24h' }, reason: 'portal is back' });
+  });
+
+  it('requeues every dead letter only with --all, and says when one request did not take them all', async () => {
+    gateway.on('POST', '/dlq/requeue', { status: 200, body: { matched: 500, requeued: 500, skipped: [], truncated: true } });
+    const r = await steward(['dlq', 'requeue', '--all'], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('requeued 500 of 500 dead letters; skipped 0\n');
+    expect(r.stderr).toMatch(/run the command again for the rest/);
+    expect(gateway.requests[0]!.body).toEqual({ filter: {}, all: true });
+  });
+
+  it('discards by filter with the reason, and one dead letter by ID as before', async () => {
+    gateway.on('POST', '/dlq/discard', { status: 200, body: { matched: 2, discarded: 2, skipped: [], truncated: false } });
+    gateway.on('POST', '/dlq/r-1%3Afetch/discard', { status: 200, body: { commandId: 'c-2' } });
+    const many = await steward(['dlq', 'discard', '--step', 'fetch', '--reason', 'rows are garbage'], { env });
+    expect(many.stdout).toBe('discarded 2 of 2 dead letters; skipped 0\n');
+    expect(gateway.requests[0]!.body).toEqual({ filter: { step: 'fetch' }, reason: 'rows are garbage' });
+    const one = await steward(['dlq', 'discard', 'r-1:fetch', '--reason', 'rows are garbage'], { env });
+    expect(one.stdout).toBe('discarded r-1:fetch\n');
+    expect(gateway.requests[1]!.body).toEqual({ reason: 'rows are garbage' });
+  });
+
   it('lists a dataset quarantine', async () => {
     gateway.on('GET', '/datasets/prices/quarantine', {
       status: 200,

@@ -34,6 +34,8 @@ export const EXECUTOR_CAPABILITIES = [
   'cmd:reject_step',
   'cmd:requeue_dead_letter',
   'cmd:discard_dead_letter',
+  'cmd:requeue_dead_letters',
+  'cmd:discard_dead_letters',
   'cmd:report_step_started',
   'cmd:heartbeat_step',
   'cmd:report_step_result',

@@ -12,6 +12,19 @@ const REJECTED_CODES = new Set(['validation', 'not_found', 'illegal_state', 'for
 
 export type CommandWork<T> = (tx: Queryable, payload: T, metadata: EventMetadata, command: CommandEnvelope) => Promise<StoredEvent[]>;
 
+/** What a command came to: the events it recorded, nothing (command.accepted), or a refusal (command.rejected). */
+export type CommandResult =
+  | { status: 'recorded'; types: string[] }
+  | { status: 'accepted' }
+  | { status: 'rejected'; code: string; reason: string };
+
+export interface RunOptions {
+  /** Runs in the command's transaction once its outcome is recorded (a bulk command keeps each item's outcome). */
+  onResult?: (tx: Queryable, result: CommandResult) => Promise<void>;
+  /** When the work records no event of its own: the types its `command.accepted` lists (default none). */
+  acceptedEvents?: (tx: Queryable) => Promise<string[]>;
+}
+
 /**
  * Runs a command exactly once (inbox keyed by command id) and records its
  * outcome as events whose causation id is the command id, which is what the
@@ -26,15 +39,17 @@ export class CommandRunner {
     private readonly store: EventStore,
   ) {}
 
-  async run<S extends z.ZodType>(command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>): Promise<void> {
+  /** `duplicate`: the inbox had it, so its outcome was recorded before. */
+  async run<S extends z.ZodType>(command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>, options: RunOptions = {}): Promise<CommandResult | { status: 'duplicate' }> {
     const metadata: EventMetadata = {
       correlationId: command.correlationId,
       causationId: command.commandId,
       ...(command.actor !== undefined && { actor: command.actor }),
       ...(command.traceparent !== undefined && { traceparent: command.traceparent }),
     };
-    await processOnce(this.pool, this.store, COMMAND_CONSUMER, command.commandId, async (tx) => {
+    const once = await processOnce(this.pool, this.store, COMMAND_CONSUMER, command.commandId, async (tx): Promise<CommandResult> => {
       await tx.query(`SAVEPOINT ${SAVEPOINT}`);
+      let result: CommandResult;
       try {
         const parsed = schema.safeParse(command.payload);
         if (!parsed.success) {
@@ -42,7 +57,13 @@ export class CommandRunner {
           throw new ValidationError(`invalid ${command.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
         }
         const events = await work(tx, parsed.data, metadata, command);
-        if (events.length === 0) await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: SERVICE, command: command.name, events: [] } });
+        if (events.length === 0) {
+          const types = (await options.acceptedEvents?.(tx)) ?? [];
+          await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: SERVICE, command: command.name, events: types } });
+          result = { status: 'accepted' };
+        } else {
+          result = { status: 'recorded', types: events.map((e) => e.type) };
+        }
       } catch (err) {
         if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
         await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
@@ -51,8 +72,12 @@ export class CommandRunner {
           type: CommandRejected.type,
           data: { commandId: command.commandId, service: SERVICE, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
         });
+        result = { status: 'rejected', code: err.code, reason: err.message };
       }
+      await options.onResult?.(tx, result);
+      return result;
     });
+    return once.status === 'duplicate' ? { status: 'duplicate' } : once.result;
   }
 
   private async record(tx: Queryable, command: CommandEnvelope, metadata: EventMetadata, event: { type: string; data: unknown }): Promise<void> {

@@ -28,6 +28,28 @@ function splitDeadLetterId<T extends z.infer<typeof DeadLetterId>>(p: T, ctx: z.
 export const RequeueDeadLetterPayload = DeadLetterId.extend({ reason: text(1000).optional() }).transform(splitDeadLetterId);
 export const DiscardDeadLetterPayload = DeadLetterId.extend({ reason: text(1000) }).transform(splitDeadLetterId);
 
+/** At most this many dead letters in one bulk command; the gateway sends more as further commands. */
+export const MAX_BULK_DEAD_LETTERS = 500;
+
+const deadLetterId = z
+  .string()
+  .min(3)
+  .max(300)
+  .refine((id) => {
+    const cut = id.lastIndexOf(':');
+    return cut > 0 && stepId.safeParse(id.slice(cut + 1)).success;
+  }, 'expected the dead letter id <runId>:<stepId>');
+
+const deadLetterIds = z
+  .array(deadLetterId)
+  .min(1, 'give at least one dead letter id')
+  .max(MAX_BULK_DEAD_LETTERS, `at most ${MAX_BULK_DEAD_LETTERS} dead letters a command`)
+  .refine((ids) => new Set(ids).size === ids.length, 'each dead letter id at most once');
+
+/** Bulk forms: each id goes the single command's way (requeue_dead_letter / discard_dead_letter). */
+export const RequeueDeadLettersPayload = z.object({ ids: deadLetterIds, reason: text(1000).optional() });
+export const DiscardDeadLettersPayload = z.object({ ids: deadLetterIds, reason: text(1000) });
+
 export const StepStartedPayload = z.object({ runId, stepId, attempt, workerId: z.string().min(1).max(200).optional() });
 
 export const HeartbeatPayload = z.object({ runId, stepId, attempt });

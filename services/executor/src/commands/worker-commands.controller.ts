@@ -20,24 +20,24 @@ export class WorkerCommandsController {
   ) {}
 
   @EventPattern('cmd:report_step_started')
-  started(@Payload() command: CommandEnvelope): Promise<void> {
-    return this.commands.run(command, StepStartedPayload, (tx, p, meta) =>
+  async started(@Payload() command: CommandEnvelope): Promise<void> {
+    await this.commands.run(command, StepStartedPayload, (tx, p, meta) =>
       this.engine.execute(tx, { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() }, meta),
     );
   }
 
   /** No event per beat: the projection keeps the last one, and the heartbeat timer reads it. */
   @EventPattern('cmd:heartbeat_step')
-  heartbeat(@Payload() command: CommandEnvelope): Promise<void> {
-    return this.commands.run(command, HeartbeatPayload, async (tx, p) => {
+  async heartbeat(@Payload() command: CommandEnvelope): Promise<void> {
+    await this.commands.run(command, HeartbeatPayload, async (tx, p) => {
       await this.runs.recordHeartbeat(tx, p.runId, p.stepId, p.attempt, this.clock.now());
       return [];
     });
   }
 
   @EventPattern('cmd:report_step_result')
-  result(@Payload() command: CommandEnvelope): Promise<void> {
-    return this.commands.run(command, StepResultPayload, (tx, p, meta) => {
+  async result(@Payload() command: CommandEnvelope): Promise<void> {
+    await this.commands.run(command, StepResultPayload, (tx, p, meta) => {
       const base = { runId: p.runId, stepId: p.stepId, attempt: p.attempt, now: this.clock.now(), ...(p.reportedUsage !== undefined && { reportedUsage: p.reportedUsage }) };
       const usage = p.usage as Record<string, number> | undefined;
       return this.engine.execute(

@@ -88,6 +88,22 @@ CREATE TABLE IF NOT EXISTS executor_dead_letters (
 );
 CREATE INDEX IF NOT EXISTS executor_dead_letters_open ON executor_dead_letters (status, dead_lettered_at DESC, id);
 
+-- What each bulk dead-letter command (requeue_dead_letters, discard_dead_letters) did with each of
+-- its ids, written in the transaction that handled the id. The gateway answers the operator from it
+-- once the command's command.accepted arrives (everything here committed before that).
+CREATE TABLE IF NOT EXISTS executor_dead_letter_actions (
+  command_id     text        NOT NULL,
+  position       integer     NOT NULL,
+  dead_letter_id text        NOT NULL,
+  action         text        NOT NULL CHECK (action IN ('requeue', 'discard')),
+  outcome        text        NOT NULL CHECK (outcome IN ('requeued', 'discarded', 'skipped')),
+  reason         text,
+  events         text[]      NOT NULL DEFAULT '{}',
+  actor          text,
+  recorded_at    timestamptz NOT NULL,
+  PRIMARY KEY (command_id, position)
+);
+
 CREATE TABLE IF NOT EXISTS executor_approvals (
   run_id       text        NOT NULL,
   step_id      text        NOT NULL,

@@ -46,9 +46,15 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /approvals': { ok: () => ({ path: '/approvals' }), expect: unavailable('executor'), bad: { path: '/approvals', query: { cursor: '' }, field: 'query.cursor' } },
   'POST /approvals/:run/:step/approve': { ok: () => ({ path: '/approvals/r-1/big/approve', body: { comment: 'ok' } }), expect: unavailable('executor'), bad: { path: '/approvals/r-1/big/approve', body: { comment: ['x'] }, field: 'body.comment' } },
   'POST /approvals/:run/:step/reject': { ok: () => ({ path: '/approvals/r-1/big/reject', body: {} }), expect: unavailable('executor'), bad: { path: '/approvals/r-1/-big/reject', body: {}, field: 'params.step' } },
-  'GET /dlq': { ok: () => ({ path: '/dlq' }), expect: unavailable('executor'), bad: { path: '/dlq', query: { limit: '5000' }, field: 'query.limit' } },
+  'GET /dlq': { ok: () => ({ path: '/dlq', query: { workflow: 'w', code: 'http_503', since: '24h' } }), expect: unavailable('executor'), bad: { path: '/dlq', query: { since: '24 hours' }, field: 'query.since' } },
   'POST /dlq/:id/requeue': { ok: () => ({ path: '/dlq/d-1/requeue', body: reason }), expect: unavailable('executor'), bad: { path: '/dlq/d-1/requeue', body: { reason: 7 }, field: 'body.reason' } },
   'POST /dlq/:id/discard': { ok: () => ({ path: '/dlq/d-1/discard', body: reason }), expect: unavailable('executor'), bad: { path: '/dlq/d-1/discard', body: {}, field: 'body.reason' } },
+  'POST /dlq/requeue': {
+    ok: () => ({ path: '/dlq/requeue', body: { filter: { workflow: 'w', step: 'fetch', code: 'http_503', since: '24h' }, reason: 'testing' } }),
+    expect: unavailable('executor'),
+    bad: { path: '/dlq/requeue', body: { filter: {} }, field: 'body.filter' },
+  },
+  'POST /dlq/discard': { ok: () => ({ path: '/dlq/discard', body: { all: true, reason: 'testing' } }), expect: unavailable('executor'), bad: { path: '/dlq/discard', body: { filter: { code: 'x' } }, field: 'body.reason' } },
   'POST /replays': {
     ok: () => ({ path: '/replays', body: { workflow: 'w', from: '2026-05-01T00:00:00Z', transform: 'supplier-prices@3', dryRun: true } }),
     expect: 202,

@@ -25,6 +25,50 @@ export const RunsQuery = PageQuery.extend({
   status: z.string().regex(/^[a-z_]{1,40}$/, 'expected a status such as running, failed, succeeded').optional(),
 });
 
+/** Which dead letters: every given field must match; an empty filter matches all of them. */
+export const DlqFilter = z.strictObject({
+  workflow: Id.optional().meta({ description: 'workflow id' }),
+  step: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'expected a step id (lower-case letters, digits, _ and -)').optional().meta({ description: 'step id' }),
+  code: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'expected an error code such as http_503')
+    .optional()
+    .meta({ description: 'error code of the last failed attempt' }),
+  since: Duration.optional().meta({ description: 'dead-lettered within this long (e.g. 24h)' }),
+});
+export type DlqFilter = z.output<typeof DlqFilter>;
+
+export const DlqQuery = PageQuery.extend(DlqFilter.shape);
+
+/** At most this many dead letters a bulk request touches; the answer says `truncated` when more matched. */
+export const MAX_BULK_DEAD_LETTERS = 500;
+
+const bulkDlqBody = <R extends z.ZodType<string | undefined>>(reason: R) =>
+  z
+    .strictObject({
+      filter: DlqFilter.default({}).meta({ description: 'which open dead letters; at least one field unless all is true' }),
+      all: z.boolean().optional().meta({ description: 'true to act on every open dead letter when the filter is empty' }),
+      reason,
+    })
+    .superRefine((b, ctx) => {
+      if (b.all !== true && Object.values(b.filter).every((v) => v === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['filter'], message: 'give at least one of workflow, step, code, since (or all: true for every dead letter)' });
+      }
+    });
+
+export const BulkRequeueBody = bulkDlqBody(Reason.optional().meta({ description: 'why; recorded in the timeline' }));
+export const BulkDiscardBody = bulkDlqBody(Reason.meta({ description: 'why; recorded in the timeline' }));
+
+/** 200 answer of a bulk dead-letter request. */
+export const BulkDlqOutcomeSchema = z.looseObject({
+  matched: z.number().int(),
+  requeued: z.number().int().optional(),
+  discarded: z.number().int().optional(),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+  truncated: z.boolean(),
+  commandId: z.string().optional(),
+});
+
 export const WaitQuery = z.strictObject({ timeout: Duration.optional() });
 
 const IsoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-05-01T00:00:00Z' });

@@ -2,7 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import type { z } from 'zod';
 import { durationMs, PageQuery } from '../http/api.schemas';
 import { Endpoint, Input } from '../http/endpoint.decorator';
-import { IdParams, RunsQuery, WaitQuery } from '../operator/operator.schemas';
+import { DlqQuery, IdParams, RunsQuery, WaitQuery } from '../operator/operator.schemas';
 import { RunReadsService } from './run-reads.service';
 
 const SERVICE = 'executor';
@@ -36,9 +36,10 @@ export class RunReadsController {
     return this.reads.pendingApprovals(q);
   }
 
-  @Endpoint({ method: 'GET', path: '/dlq', tag: 'dlq', role: 'viewer', service: SERVICE, summary: 'Dead letters: work that failed every attempt', query: PageQuery })
-  deadLetters(@Input('query') q: z.output<typeof PageQuery>) {
-    return this.reads.deadLetters(q);
+  @Endpoint({ method: 'GET', path: '/dlq', tag: 'dlq', role: 'viewer', service: SERVICE, summary: 'Dead letters: work that failed every attempt (filter by workflow, step, error code, since)', query: DlqQuery })
+  deadLetters(@Input('query') q: z.output<typeof DlqQuery>) {
+    const { since, ...rest } = q;
+    return this.reads.deadLetters({ ...rest, ...(since !== undefined && { sinceMs: durationMs(since) }) });
   }
 }
 

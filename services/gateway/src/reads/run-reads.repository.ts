@@ -77,6 +77,29 @@ export interface DeadLetterRow {
   deadLetteredAt: Date;
 }
 
+/** Which open dead letters; `sinceMs`: dead-lettered within that many milliseconds of now. */
+export interface DeadLetterFilter {
+  workflow?: string;
+  step?: string;
+  /** Error code of the last failed attempt. */
+  code?: string;
+  sinceMs?: number;
+}
+
+export interface DeadLetterActionRow {
+  id: string;
+  outcome: 'requeued' | 'discarded' | 'skipped';
+  reason: string | null;
+}
+
+// $1..$4: workflow, step, code, since (ms); NULL matches everything.
+const DEAD_LETTER_FILTER = `status = 'open'
+  AND ($1::text IS NULL OR workflow_id = $1) AND ($2::text IS NULL OR step_id = $2)
+  AND ($3::text IS NULL OR attempts -> -1 -> 'error' ->> 'code' = $3)
+  AND ($4::bigint IS NULL OR dead_lettered_at >= now() - $4::bigint * interval '1 millisecond')`;
+
+const filterParams = (f: DeadLetterFilter) => [f.workflow ?? null, f.step ?? null, f.code ?? null, f.sinceMs ?? null];
+
 const RUN_COLUMNS = `run_id AS id, workflow_id AS workflow, status, trigger, requested_at AS "requestedAt", started_at AS "startedAt",
   ended_at AS "endedAt", duration_ms AS "durationMs"`;
 
@@ -136,15 +159,33 @@ export class RunReadsRepository {
     return rows;
   }
 
-  /** Open dead letters, newest first. */
-  async openDeadLetters(limit: number, after?: { at: string; id: string }): Promise<DeadLetterRow[]> {
+  /** Open dead letters matching `filter`, newest first. */
+  async openDeadLetters(limit: number, after?: { at: string; id: string }, filter: DeadLetterFilter = {}): Promise<DeadLetterRow[]> {
     const { rows } = await this.pool.query<DeadLetterRow>(
       `SELECT id, workflow_id AS "workflowId", run_id AS "runId", step_id AS "stepId", version, reason, attempts,
               first_failure_at AS "firstFailureAt", last_failure_at AS "lastFailureAt", dead_lettered_at AS "deadLetteredAt"
        FROM executor_dead_letters
-       WHERE status = 'open' AND ($2::timestamptz IS NULL OR (dead_lettered_at, id) < ($2::timestamptz, $3::text))
-       ORDER BY dead_lettered_at DESC, id DESC LIMIT $1`,
-      [limit, after?.at ?? null, after?.id ?? null],
+       WHERE ${DEAD_LETTER_FILTER} AND ($6::timestamptz IS NULL OR (dead_lettered_at, id) < ($6::timestamptz, $7::text))
+       ORDER BY dead_lettered_at DESC, id DESC LIMIT $5`,
+      [...filterParams(filter), limit, after?.at ?? null, after?.id ?? null],
+    );
+    return rows;
+  }
+
+  /** Ids of the open dead letters matching `filter`, oldest first (the order a bulk command takes them in). */
+  async matchDeadLetters(filter: DeadLetterFilter, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM executor_dead_letters WHERE ${DEAD_LETTER_FILTER} ORDER BY dead_lettered_at, id LIMIT $5`,
+      [...filterParams(filter), limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** What the executor did with each id of a bulk dead-letter command (executor_dead_letter_actions). */
+  async deadLetterActions(commandId: string): Promise<DeadLetterActionRow[]> {
+    const { rows } = await this.pool.query<DeadLetterActionRow>(
+      `SELECT dead_letter_id AS id, outcome, reason FROM executor_dead_letter_actions WHERE command_id = $1 ORDER BY position`,
+      [commandId],
     );
     return rows;
   }

@@ -1,7 +1,7 @@
 import { NotFoundError, ValidationError } from '@steward/contracts';
 import { HttpReply } from '../http/http-reply';
 import type { ReadModelGate } from '../operator/read-model.gate';
-import type { AttemptRow, RunListRow, RunReadsRepository } from './run-reads.repository';
+import type { AttemptRow, DeadLetterFilter, RunListRow, RunReadsRepository } from './run-reads.repository';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 const WAIT_POLL_MS = 250;
@@ -101,9 +101,9 @@ export class RunReadsService {
     return page(items, limit, (last) => ({ at: last.requestedAt, id: last.id }), rows);
   }
 
-  async deadLetters(q: Page) {
+  async deadLetters(q: Page & DeadLetterFilter) {
     const limit = q.limit ?? 50;
-    const rows = await this.read('dead letters', () => this.repository.openDeadLetters(limit, q.cursor === undefined ? undefined : decodeCursor(q.cursor)));
+    const rows = await this.read('dead letters', () => this.repository.openDeadLetters(limit, q.cursor === undefined ? undefined : decodeCursor(q.cursor), filterOf(q)));
     const items = rows.map((d) => {
       const last = d.attempts.at(-1);
       return {
@@ -124,6 +124,17 @@ export class RunReadsService {
     return page(items, limit, (last) => ({ at: last.deadLetteredAt, id: last.id }), rows);
   }
 
+  /** The open dead letters a bulk request acts on: at most `cap` ids, and whether more matched. */
+  async matchDeadLetters(filter: DeadLetterFilter, cap: number): Promise<{ ids: string[]; truncated: boolean }> {
+    const ids = await this.read('dead letters', () => this.repository.matchDeadLetters(filterOf(filter), cap + 1));
+    return { ids: ids.slice(0, cap), truncated: ids.length > cap };
+  }
+
+  /** Each id's outcome of a bulk dead-letter command; complete once the command's own outcome event arrived. */
+  async deadLetterActions(commandId: string) {
+    return this.read('dead letters', () => this.repository.deadLetterActions(commandId));
+  }
+
   private async read<T>(readModel: string, query: () => Promise<T>): Promise<T> {
     try {
       return await query();
@@ -133,6 +144,15 @@ export class RunReadsService {
       throw err;
     }
   }
+}
+
+function filterOf(f: DeadLetterFilter): DeadLetterFilter {
+  return {
+    ...(f.workflow !== undefined && { workflow: f.workflow }),
+    ...(f.step !== undefined && { step: f.step }),
+    ...(f.code !== undefined && { code: f.code }),
+    ...(f.sinceMs !== undefined && { sinceMs: f.sinceMs }),
+  };
 }
 
 function runItem(r: RunListRow) {
