@@ -2,10 +2,11 @@ import { Inject, Injectable, Module, type BeforeApplicationShutdown, type Dynami
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { allEvents, EventRegistry, Subjects } from '@steward/contracts';
-import { createPool, EventStore, migrate } from '@steward/event-store';
-import { connectNats, JetStreamExceptionFilter, JetStreamServer, natsReachable, PresenceReporter } from '@steward/messaging';
-import { HealthModule, Metrics, NestJsonLogger, type Logger } from '@steward/observability';
+import { allEvents, EventRegistry } from '@steward/contracts';
+import { EventStore } from '@steward/event-store';
+import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
+import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
+import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
 import { handlerDirsFromEnv, loadHandlers, WorkerPool } from '@steward/worker';
 import { systemClock, type Clock, type Random } from './clock';
 import { CommandRunner } from './commands/command.runner';
@@ -83,21 +84,16 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const reachable = await natsReachable(this.nc).catch(() => false);
-    await (reachable ? this.nc.drain() : this.nc.close()).catch(() => this.nc.close());
-    await this.pool.end().catch(() => undefined);
+    await closeRuntime({ nc: this.nc, pool: this.pool });
   }
 }
 
 @Module({})
 export class ExecutorModule {
   static async forRoot(config: ExecutorConfig, logger: Logger, overrides: ExecutorOverrides = {}): Promise<DynamicModule> {
-    const metrics = new Metrics('executor');
-    if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL);
-    const pool = createPool(config.DATABASE_URL, { max: config.EXECUTOR_DB_POOL_SIZE, applicationName: 'steward-executor' });
+    const runtime = await openRuntime({ service: 'executor', config, logger, poolSize: config.EXECUTOR_DB_POOL_SIZE });
+    const { pool, nc, subjects, metrics } = runtime;
     await ensureExecutorSchema(pool);
-    const nc = await connectNats(config.NATS_URL, 'steward-executor');
-    const subjects = new Subjects(config.STEWARD_NAMESPACE);
     const registry = new EventRegistry(allEvents);
     const store = new EventStore(pool, { registry, source: 'executor' });
     const clock = overrides.clock ?? systemClock;
@@ -159,8 +155,7 @@ export class ExecutorModule {
       module: ExecutorModule,
       imports: [
         HealthModule.forRoot(metrics, [
-          { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
-          { name: 'nats', check: () => natsReachable(nc) },
+          ...runtimeChecks(runtime),
           { name: 'consumers', check: () => server.isReady() },
         ]),
       ],

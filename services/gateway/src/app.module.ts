@@ -1,12 +1,13 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { EventRegistry, foundationEvents, gatewayEvents, Subjects } from '@steward/contracts';
-import { CheckpointStore, createPool, EventStore, migrate } from '@steward/event-store';
-import { CommandBus, connectNats, declareTopology, natsReachable, PresenceDirectory, PresenceReporter, provisionStreams } from '@steward/messaging';
-import { HealthModule, Metrics, type Logger } from '@steward/observability';
+import { EventRegistry, foundationEvents, gatewayEvents } from '@steward/contracts';
+import { CheckpointStore, createPool, EventStore } from '@steward/event-store';
+import { CommandBus, PresenceDirectory, PresenceReporter } from '@steward/messaging';
+import { HealthModule, type Logger } from '@steward/observability';
+import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
 import { API_CONTROLLERS } from './api.controllers';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenProjectionChecker } from './auth/token-projection.checker';
@@ -64,8 +65,7 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.nc.drain().catch(() => undefined);
-    await this.pool.end().catch(() => undefined);
+    await closeRuntime({ nc: this.nc, pool: this.pool });
     if (this.readPool !== this.pool) await this.readPool.end().catch(() => undefined);
   }
 }
@@ -84,17 +84,12 @@ function announceBootstrap(result: Awaited<ReturnType<TokenService['bootstrap']>
 @Module({})
 export class GatewayModule {
   static async forRoot(config: GatewayConfig, logger: Logger): Promise<DynamicModule> {
-    const metrics = new Metrics('gateway');
-    if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL);
-    const pool = createPool(config.DATABASE_URL, { max: 10, applicationName: 'steward-gateway' });
+    const runtime = await openRuntime({ service: 'gateway', config, logger, poolSize: 10 });
+    const { pool, nc, jsm, subjects, metrics } = runtime;
     const readPool = config.DATABASE_READ_URL
       ? createPool(config.DATABASE_READ_URL, { max: 10, applicationName: 'steward-gateway-read' })
       : pool;
     await ensureGatewaySchema(pool);
-    const nc = await connectNats(config.NATS_URL, 'steward-gateway');
-    const subjects = new Subjects(config.STEWARD_NAMESPACE);
-    const jsm = await jetstreamManager(nc);
-    await provisionStreams(jsm, declareTopology(subjects), logger);
 
     const registry = new EventRegistry([...foundationEvents, ...gatewayEvents]);
     const store = new EventStore(pool, { registry, source: 'gateway' });
@@ -132,8 +127,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         HealthModule.forRoot(metrics, [
-          { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
-          { name: 'nats', check: () => natsReachable(nc) },
+          ...runtimeChecks(runtime),
         ]),
       ],
       controllers: [...API_CONTROLLERS, OpenApiController],

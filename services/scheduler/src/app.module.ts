@@ -1,11 +1,11 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { allEvents, EventRegistry, Subjects } from '@steward/contracts';
-import { createPool, EventStore, migrate } from '@steward/event-store';
-import { connectNats, declareTopology, natsReachable, PresenceReporter, provisionStreams } from '@steward/messaging';
-import { HealthModule, Metrics, type Logger } from '@steward/observability';
+import { allEvents, EventRegistry } from '@steward/contracts';
+import { EventStore } from '@steward/event-store';
+import { PresenceReporter } from '@steward/messaging';
+import { HealthModule, type Logger } from '@steward/observability';
+import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
 import { CLOCK, systemClock, type Clock } from './clock';
 import { CommandOutcomes } from './commands/command.outcome';
 import type { SchedulerConfig } from './config';
@@ -60,10 +60,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
-    // A drain needs the server; with NATS away, close so reconnect attempts do not keep the process alive.
-    const reachable = await natsReachable(this.nc).catch(() => false);
-    await (reachable ? this.nc.drain() : this.nc.close()).catch(() => this.nc.close());
-    await this.pool.end().catch(() => undefined);
+    await closeRuntime({ nc: this.nc, pool: this.pool });
   }
 }
 
@@ -71,14 +68,10 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
 export class SchedulerModule {
   static async forRoot(config: SchedulerConfig, logger: Logger, options: SchedulerModuleOptions = {}): Promise<DynamicModule> {
     const clock = options.clock ?? systemClock;
-    const metrics = new Metrics('scheduler');
-    if (config.MIGRATE_ON_START) await migrate(config.DATABASE_URL);
     // Each handler holds one connection for its transaction; a lost append race briefly needs a second.
-    const pool = createPool(config.DATABASE_URL, { max: config.CONSUMER_CONCURRENCY * 2 + 6, applicationName: 'steward-scheduler' });
+    const runtime = await openRuntime({ service: 'scheduler', config, logger, poolSize: config.CONSUMER_CONCURRENCY * 2 + 6 });
+    const { pool, nc, subjects, metrics } = runtime;
     await ensureSchedulerSchema(pool);
-    const nc = await connectNats(config.NATS_URL, 'steward-scheduler');
-    const subjects = new Subjects(config.STEWARD_NAMESPACE);
-    await provisionStreams(await jetstreamManager(nc), declareTopology(subjects), logger);
 
     const registry = new EventRegistry(allEvents);
     const store = new EventStore(pool, { registry, source: 'scheduler' });
@@ -116,8 +109,7 @@ export class SchedulerModule {
       module: SchedulerModule,
       imports: [
         HealthModule.forRoot(metrics, [
-          { name: 'postgres', check: async () => (await pool.query('SELECT 1')).rowCount === 1 },
-          { name: 'nats', check: () => natsReachable(nc) },
+          ...runtimeChecks(runtime),
           { name: 'consumers', check: () => server.isReady() },
           { name: 'ticks', check: () => options.autoTick === false || ticks.healthy() },
         ]),

@@ -1,0 +1,4 @@
+// @steward/runtime: the process-wide resources every Steward service opens and
+// closes the same way (Postgres pool, NATS connection, streams, metrics, readiness).
+export { openRuntime, runtimeChecks, closeRuntime } from './service.runtime';
+export type { ServiceRuntime, RuntimeConfig, OpenRuntimeOptions } from './service.runtime';
