@@ -10,14 +10,18 @@ export interface Figure {
   limit_value?: number;
   /** Events stored when the figure was taken (latency benches at 1 and 10 million). */
   events?: number;
+  /** What else tells the figure apart (`{ executors: 2 }`), printed after `unit`. */
+  labels?: Record<string, string | number>;
 }
 
 export function emit(f: Figure): void {
-  const out: Record<string, unknown> = { bench: f.bench, value: round(f.value), unit: f.unit };
+  const out: Record<string, unknown> = { bench: f.bench, value: round(f.value), unit: f.unit, ...f.labels };
   if (f.limit !== undefined && f.limit_value !== undefined) {
     out.limit = f.limit;
     out.limit_value = round(f.limit_value);
-    out.ratio = Math.round((f.value / f.limit_value) * 100) / 100;
+    const ratio = f.value / f.limit_value;
+    // Two decimals, or two significant digits below 0.01 (runs/s against msgs/s), so a small ratio never prints as 0.
+    out.ratio = ratio >= 0.01 ? Math.round(ratio * 100) / 100 : Number(ratio.toPrecision(2));
   }
   if (f.events !== undefined) out.events = f.events;
   process.stdout.write(JSON.stringify(out) + '\n');
