@@ -10,15 +10,14 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
- * Only what a reader needs before parsing the body: the dedupe id, the type,
- * the causation id (the CommandBus matches outcomes on it) and the trace.
- * Everything else is in the envelope. Each header costs the relay about a
- * tenth of its publish rate (nats.js header encoding), so the rest stays out.
+ * Only what a reader needs before parsing the body: the dedupe id, the
+ * causation id (the CommandBus matches outcomes on it) and the trace. The
+ * type is the subject; everything else is in the envelope. Each header costs
+ * the relay about a tenth of its publish rate (nats.js header encoding).
  */
 export function envelopeHeaders(envelope: EventEnvelope): MsgHdrs {
   const h = natsHeaders();
   h.set(Headers.MsgId, envelope.id);
-  h.set(Headers.Type, envelope.type);
   if (envelope.causationid !== undefined) h.set(Headers.CausationId, envelope.causationid);
   if (envelope.traceparent !== undefined) h.set(Headers.Traceparent, envelope.traceparent);
   return h;

@@ -6,12 +6,11 @@ import { envelope } from './test.fixtures';
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('event envelope on the wire', () => {
-  it('carries only the id, type, causation and trace as headers; the rest stays in the body', () => {
+  it('carries only the id, causation and trace as headers; the type is the subject, the rest is in the body', () => {
     const e = envelope('run.started', { n: 1 }, { globalposition: '42', transactionid: '7', causationid: 'cmd-1', traceparent: TRACE, streamversion: 3 });
     const h = envelopeHeaders(e);
     expect(Object.fromEntries(h.keys().map((k) => [k, h.get(k)]))).toEqual({
       [Headers.MsgId]: e.id,
-      [Headers.Type]: 'run.started',
       [Headers.CausationId]: 'cmd-1',
       [Headers.Traceparent]: TRACE,
     });

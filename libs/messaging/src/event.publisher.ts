@@ -65,7 +65,6 @@ export interface EncodedEnvelope {
  */
 export function publishEncoded(js: JetStreamClient, subjects: Subjects, e: EncodedEnvelope): Promise<PubAck> {
   const headers = natsHeaders();
-  headers.set(Headers.Type, e.type);
   if (e.causationId !== undefined) headers.set(Headers.CausationId, e.causationId);
   if (e.traceparent !== undefined) headers.set(Headers.Traceparent, e.traceparent);
   return js.publish(subjects.event(e.type, e.route), e.envelope, { msgID: e.id, headers });

@@ -264,7 +264,7 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
       const routed = routeMessage(msg, b.stream, this.options.subjects, this.options.registry, (p) => this.getHandlerByPattern(p) !== null);
       if (routed.kind === 'dead_letter') {
         // A label only for types this service handles: the header of a rejected message is unvalidated input.
-        const claimed = ctx.getHeader(Headers.Type);
+        const claimed = ctx.getHeader(Headers.Type) ?? this.options.subjects.typeOf(ctx.getSubject());
         if (claimed !== undefined && this.getHandlerByPattern(claimed) !== null) handling.type = claimed;
         recordSpanError(routed.error);
         handling.outcome = await this.deadLetter(b, ctx, routed.reason, routed.error);
