@@ -1,84 +1,9 @@
 import type { Pool } from 'pg';
-import { AckPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { allEvents, EventRegistry, type StoredEvent, type Subjects } from '@steward/contracts';
+import { allEvents, EventRegistry, type StoredEvent } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
-import { CommandBus, decodeEnvelope } from '@steward/messaging';
-import { eventually, useTestEnvironment } from '@steward/testing';
+import { eventually, fail, succeed, TestWorker, useTestEnvironment, type Outcome } from '@steward/testing';
 import { hashWorkflow, parseWorkflow, type WorkflowDefinition } from '@steward/workflow';
 import { freePort, ServiceProcess } from './service-process';
-
-type Job = { runId: string; stepId: string; attempt: number };
-type Outcome = { status: 'succeeded'; outputs: Record<string, unknown> } | { status: 'failed'; error: { code: string; message: string; retryable: boolean } };
-
-/**
- * A task-queue worker as a team would write it: consumes step.queued routed
- * task-<queue>, reports start and result as commands, and is idempotent by
- * attempt (a redelivered step.queued does not repeat the side effect).
- * `effects` counts side effects per runId:stepId, outside the executor.
- */
-class FakeWorker {
-  readonly effects = new Map<string, number>();
-  private readonly done = new Set<string>();
-  private readonly bus: CommandBus;
-  private messages: ConsumerMessages | undefined;
-  private loop: Promise<void> | undefined;
-
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly subjects: Subjects,
-    private readonly queue: string,
-    private readonly behave: (job: Job) => Outcome,
-  ) {
-    this.bus = new CommandBus(nc, subjects);
-  }
-
-  async start(): Promise<this> {
-    const js = jetstream(this.nc);
-    const stream = this.subjects.stream('EVENTS');
-    await (await js.jetstreamManager()).consumers.add(stream, {
-      durable_name: `worker-${this.queue}`,
-      ack_policy: AckPolicy.Explicit,
-      filter_subject: this.subjects.event('step.queued', `task-${this.queue}`),
-    });
-    this.messages = await (await js.consumers.get(stream, `worker-${this.queue}`)).consume({ max_messages: 100 });
-    const messages = this.messages;
-    this.loop = (async () => {
-      const inFlight = new Set<Promise<void>>();
-      for await (const msg of messages) {
-        const p = this.handle(msg).catch(() => msg.nak(200));
-        inFlight.add(p);
-        void p.finally(() => inFlight.delete(p));
-      }
-      await Promise.all(inFlight);
-    })();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    await this.messages?.close();
-    await this.loop;
-    await this.bus.close();
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    const job = decodeEnvelope(msg).data as Job;
-    const key = `${job.runId}:${job.stepId}:${job.attempt}`;
-    if (this.done.has(key)) return msg.ack();
-    const ids = { runId: job.runId, stepId: job.stepId, attempt: job.attempt };
-    // A tiny timeout: the worker needs the command stored, not its outcome.
-    await this.bus.send('executor', 'report_step_started', { ...ids, workerId: 'e2e' }, { timeoutMs: 1 });
-    const outcome = this.behave(job);
-    const effect = `${job.runId}:${job.stepId}`;
-    this.effects.set(effect, (this.effects.get(effect) ?? 0) + 1);
-    this.done.add(key);
-    await this.bus.send('executor', 'report_step_result', { ...ids, outcome }, { timeoutMs: 1 });
-    msg.ack();
-  }
-}
-
-const succeed = (outputs: Record<string, unknown> = {}): Outcome => ({ status: 'succeeded', outputs });
-const fail = (code: string, retryable: boolean): Outcome => ({ status: 'failed', error: { code, message: `failed with ${code}`, retryable } });
 
 const ADMIN = 'e2e-admin-token-0123456789abcdef';
 const RUNS = 100;
@@ -148,7 +73,7 @@ describe('executor as a process', () => {
     let executor = new ServiceProcess('executor', await freePort(), executorEnv).start();
     const gateway = new ServiceProcess('gateway', await freePort(), { ...serviceEnv, STEWARD_BOOTSTRAP_TOKEN: ADMIN }).start();
     await Promise.all([ledger.waitReady(), executor.waitReady(), gateway.waitReady()]);
-    const worker = await new FakeWorker(env.nats.nc, env.nats.subjects, 'e2e', (job): Outcome => (job.runId.startsWith('broken') ? fail('parse_error', false) : succeed({ n: 1 }))).start();
+    const worker = await new TestWorker(env.nats.nc, env.nats.subjects, 'e2e', (job): Outcome => (job.runId.startsWith('broken') ? fail('parse_error', false) : succeed({ n: 1 }))).start();
     try {
       const ids = Array.from({ length: RUNS }, (_, i) => `crashy-${String(i).padStart(3, '0')}`);
       for (const id of ids) await requestRun(PIPELINE, id);

@@ -10,3 +10,5 @@ export { useTestEnvironment } from './test-environment';
 export type { TestEnvironment, TestEnvironmentOptions } from './test-environment';
 export { eventually } from './eventually';
 export { freePort } from './free-port';
+export { TestWorker, succeed, fail } from './test-worker';
+export type { Job, Outcome } from './test-worker';

@@ -1,6 +1,5 @@
 import { migrate } from '@steward/event-store';
-import { useTestEnvironment } from '@steward/testing';
-import { fail, FakeWorker, succeed } from '../testing/fake-worker.fixture';
+import { useTestEnvironment, fail, TestWorker, succeed } from '@steward/testing';
 import { startExecutor, workflow, type ExecutorHarness } from '../testing/executor.harness';
 
 const BRITTLE = workflow(`
@@ -15,12 +14,12 @@ steps:
 describe('executor: dead letters in bulk (requeue_dead_letters, discard_dead_letters)', () => {
   const env = useTestEnvironment({ label: 'execdlqbulk', setupDatabase: (url) => migrate(url) });
   let ex: ExecutorHarness;
-  let worker: FakeWorker;
+  let worker: TestWorker;
   const healthy = new Set<string>();
 
   beforeAll(async () => {
     ex = await startExecutor(env, { random: () => 0 });
-    worker = await new FakeWorker(env.nats.nc, env.nats.subjects, 'brittle', (job) => (healthy.has(job.runId) ? succeed({ ok: true }) : fail('bad_input', false))).start();
+    worker = await new TestWorker(env.nats.nc, env.nats.subjects, 'brittle', (job) => (healthy.has(job.runId) ? succeed({ ok: true }) : fail('bad_input', false))).start();
   });
   afterAll(async () => {
     await worker.stop();

@@ -1,6 +1,5 @@
 import { migrate } from '@steward/event-store';
-import { useTestEnvironment } from '@steward/testing';
-import { FakeWorker, succeed, type Outcome } from '../testing/fake-worker.fixture';
+import { useTestEnvironment, TestWorker, succeed, type Outcome } from '@steward/testing';
 import { startExecutor, workflow, type ExecutorHarness } from '../testing/executor.harness';
 
 const gated = (onTimeout: 'fail' | 'escalate' | 'approve') =>
@@ -45,14 +44,14 @@ steps:
 describe('executor: approvals, timeouts and admission', () => {
   const env = useTestEnvironment({ label: 'execctl', setupDatabase: (url) => migrate(url) });
   let ex: ExecutorHarness;
-  let worker: FakeWorker;
+  let worker: TestWorker;
   let offsetMs = 0;
   const hanging = new Set<string>();
   const schedule = { kind: 'schedule' as const };
 
   beforeAll(async () => {
     ex = await startExecutor(env, { random: () => 0, clock: { now: () => new Date(Date.now() + offsetMs) } });
-    worker = await new FakeWorker(env.nats.nc, env.nats.subjects, 'ctl', (job): Outcome => (hanging.has(job.runId) ? { status: 'hang' } : succeed())).start();
+    worker = await new TestWorker(env.nats.nc, env.nats.subjects, 'ctl', (job): Outcome => (hanging.has(job.runId) ? { status: 'hang' } : succeed())).start();
   });
   afterAll(async () => {
     await worker.stop();

@@ -1,6 +1,5 @@
 import { migrate } from '@steward/event-store';
-import { useTestEnvironment } from '@steward/testing';
-import { fail, FakeWorker, succeed } from '../testing/fake-worker.fixture';
+import { useTestEnvironment, fail, TestWorker, succeed } from '@steward/testing';
 import { startExecutor, workflow, type ExecutorHarness } from '../testing/executor.harness';
 
 const DAG = workflow(`
@@ -49,11 +48,11 @@ describe('executor: a run goes from requested to its end', () => {
   const env = useTestEnvironment({ label: 'execruns', setupDatabase: (url) => migrate(url) });
   let ex: ExecutorHarness;
   const behaviour = new Map<string, (attempt: number) => ReturnType<typeof succeed>>();
-  const workers: FakeWorker[] = [];
+  const workers: TestWorker[] = [];
 
   beforeAll(async () => {
     ex = await startExecutor(env, { random: () => 0 });
-    const worker = (queue: string) => new FakeWorker(env.nats.nc, env.nats.subjects, queue, (job) => behaviour.get(`${job.runId}:${job.stepId}`)?.(job.attempt) ?? succeed({ rows: 10 }));
+    const worker = (queue: string) => new TestWorker(env.nats.nc, env.nats.subjects, queue, (job) => behaviour.get(`${job.runId}:${job.stepId}`)?.(job.attempt) ?? succeed({ rows: 10 }));
     for (const q of ['etl', 'flaky', 'slow']) workers.push(await worker(q).start());
   });
   afterAll(async () => {

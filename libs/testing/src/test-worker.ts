@@ -17,14 +17,15 @@ export const succeed = (outputs: Record<string, unknown> = {}): Outcome => ({ st
 export const fail = (code = 'http_503', retryable = true): Outcome => ({ status: 'failed', error: { code, message: `failed with ${code}`, retryable } });
 
 /**
- * A worker for one task queue, as a team would write it with the SDK:
+ * A stand-in task worker for executor tests (in-process or e2e), shaped like
+ * a team's worker built with the SDK, without the child-process isolation:
  * consumes `step.queued` routed `task-<queue>` (durable `worker-<queue>`),
  * reports start and result as commands. Idempotent by attempt: a
  * redelivered step.queued for an attempt it already ran does not run the
  * side effect again. `effects` counts side effects per runId:stepId,
  * outside the executor.
  */
-export class FakeWorker {
+export class TestWorker {
   readonly effects = new Map<string, number>();
   readonly jobs: Job[] = [];
   private readonly done = new Set<string>();
@@ -78,7 +79,7 @@ export class FakeWorker {
     if (this.done.has(key)) return msg.ack();
     this.jobs.push(job);
     const ids = { runId: job.runId, stepId: job.stepId, attempt: job.attempt };
-    await this.report('report_step_started', { ...ids, workerId: `fake-${this.queue}` });
+    await this.report('report_step_started', { ...ids, workerId: `test-${this.queue}` });
     const outcome = await this.behave(job);
     if (outcome.status === 'hang') {
       this.done.add(key);
