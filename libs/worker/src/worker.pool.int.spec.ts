@@ -111,10 +111,13 @@ describe('worker pool', () => {
       secretSource: { STEWARD_SECRET_PRICES_TOKEN: SECRET },
     });
     await pool.start();
-  });
-  afterAll(async () => {
-    await pool?.close();
-    sub?.unsubscribe();
+    // Closed before the environment drains NATS (afterAll hooks run in declaration order).
+    env.track({
+      end: async () => {
+        await pool?.close();
+        sub?.unsubscribe();
+      },
+    });
   });
 
   it('reports started, then the outputs, usage and reported usage as commands to the executor', async () => {

@@ -20,10 +20,13 @@ describe('executor: dead letters in bulk (requeue_dead_letters, discard_dead_let
   beforeAll(async () => {
     ex = await startExecutor(env, { random: () => 0 });
     worker = await new TestWorker(env.nats.nc, env.nats.subjects, 'brittle', (job) => (healthy.has(job.runId) ? succeed({ ok: true }) : fail('bad_input', false))).start();
-  });
-  afterAll(async () => {
-    await worker.stop();
-    await ex.close();
+    // Stopped before the environment drops NATS and the database (afterAll hooks run in declaration order).
+    env.track({
+      end: async () => {
+        await worker.stop();
+        await ex.close();
+      },
+    });
   });
 
   /** Runs that dead-letter at once (a non-retryable error) and end failed. */

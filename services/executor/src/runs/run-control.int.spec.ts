@@ -52,10 +52,13 @@ describe('executor: approvals, timeouts and admission', () => {
   beforeAll(async () => {
     ex = await startExecutor(env, { random: () => 0, clock: { now: () => new Date(Date.now() + offsetMs) } });
     worker = await new TestWorker(env.nats.nc, env.nats.subjects, 'ctl', (job): Outcome => (hanging.has(job.runId) ? { status: 'hang' } : succeed())).start();
-  });
-  afterAll(async () => {
-    await worker.stop();
-    await ex.close();
+    // Stopped before the environment drops NATS and the database (afterAll hooks run in declaration order).
+    env.track({
+      end: async () => {
+        await worker.stop();
+        await ex.close();
+      },
+    });
   });
 
   describe('approvals', () => {

@@ -54,10 +54,13 @@ describe('executor: a run goes from requested to its end', () => {
     ex = await startExecutor(env, { random: () => 0 });
     const worker = (queue: string) => new TestWorker(env.nats.nc, env.nats.subjects, queue, (job) => behaviour.get(`${job.runId}:${job.stepId}`)?.(job.attempt) ?? succeed({ rows: 10 }));
     for (const q of ['etl', 'flaky', 'slow']) workers.push(await worker(q).start());
-  });
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.stop()));
-    await ex.close();
+    // Stopped before the environment drops NATS and the database (afterAll hooks run in declaration order).
+    env.track({
+      end: async () => {
+        await Promise.all(workers.map((w) => w.stop()));
+        await ex.close();
+      },
+    });
   });
 
   it('runs a DAG to success, skips a step whose `when` is false, and passes outputs on', async () => {

@@ -16,7 +16,12 @@ export function startStoreRelay(store: EventStore, nc: NatsConnection, subjects:
   const loop = (async () => {
     while (running) {
       const page = await store.readAll(cursor, { limit: 500 }).catch(() => ({ events: [], cursor }));
-      for (const e of page.events) await publishEvent(js, subjects, toEnvelope(e), registry, { fromStore: true });
+      try {
+        for (const e of page.events) await publishEvent(js, subjects, toEnvelope(e), registry, { fromStore: true });
+      } catch (err) {
+        if (!running) break; // the connection closed under a stop
+        throw err;
+      }
       cursor = page.cursor;
       if (page.events.length === 0) await new Promise((r) => setTimeout(r, 15));
     }
