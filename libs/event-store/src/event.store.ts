@@ -96,15 +96,21 @@ const READ_ALL_ENCODED = {
   text: `SELECT transaction_id, global_position, event_id::text AS id, type, causation_id,
       metadata->>'traceparent' AS traceparent,
       CASE WHEN type = ANY($4::text[]) THEN data END AS routing_data,
-      (jsonb_strip_nulls(jsonb_build_object(
-        'specversion', '1.0', 'id', event_id, 'source', coalesce(metadata->>'source', 'steward'), 'type', type,
-        'time', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'datacontenttype', 'application/json', 'dataschemaversion', schema_version,
-        'streamid', stream_id, 'streamversion', stream_version,
-        'globalposition', global_position::text, 'transactionid', transaction_id::text,
-        'correlationid', coalesce(correlation_id, event_id::text), 'causationid', causation_id,
-        'traceparent', metadata->>'traceparent', 'actor', metadata->>'actor',
-        'workflowid', workflow_id, 'runid', run_id)) || jsonb_build_object('data', data))::text AS envelope
+      -- Text concatenation, not jsonb_build_object: the payload's jsonb is
+      -- printed once and nothing is rebuilt (measured faster on the relay).
+      '{"specversion":"1.0","id":"' || event_id || '","source":' || to_json(coalesce(metadata->>'source', 'steward'))::text
+        || ',"type":' || to_json(type)::text
+        || ',"time":"' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+        || '","datacontenttype":"application/json","dataschemaversion":' || schema_version
+        || ',"streamid":' || to_json(stream_id)::text || ',"streamversion":' || stream_version
+        || ',"globalposition":"' || global_position || '","transactionid":"' || transaction_id
+        || '","correlationid":' || to_json(coalesce(correlation_id, event_id::text))::text
+        || coalesce(',"causationid":' || to_json(causation_id)::text, '')
+        || coalesce(',"traceparent":' || to_json(metadata->>'traceparent')::text, '')
+        || coalesce(',"actor":' || to_json(metadata->>'actor')::text, '')
+        || coalesce(',"workflowid":' || to_json(workflow_id)::text, '')
+        || coalesce(',"runid":' || to_json(run_id)::text, '')
+        || ',"data":' || data::text || '}' AS envelope
     FROM events
     WHERE ${COMMIT_SAFE} AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
     ORDER BY transaction_id, global_position LIMIT $3`,

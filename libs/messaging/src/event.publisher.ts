@@ -64,6 +64,10 @@ export interface EncodedEnvelope {
  * validated the event when it was appended.
  */
 export function publishEncoded(js: JetStreamClient, subjects: Subjects, e: EncodedEnvelope): Promise<PubAck> {
+  // No header block at all when there is nothing but the id (msgID sets that one).
+  if (e.causationId === undefined && e.traceparent === undefined) {
+    return js.publish(subjects.event(e.type, e.route), e.envelope, { msgID: e.id });
+  }
   const headers = natsHeaders();
   if (e.causationId !== undefined) headers.set(Headers.CausationId, e.causationId);
   if (e.traceparent !== undefined) headers.set(Headers.Traceparent, e.traceparent);
