@@ -136,3 +136,28 @@ export async function steward(args: string[], options: RunOptions = {}): Promise
   const code = await runCli(args, io);
   return { code, stdout, stderr };
 }
+
+/**
+ * The usual spec setup: a fake gateway and a throwaway config home for the
+ * file, reset between tests. `env()` is valid inside tests.
+ */
+export function useFakeGateway(token = 't'): { gateway: FakeGateway; env: () => NodeJS.ProcessEnv } {
+  const gateway = new FakeGateway();
+  const home = tempHome();
+  let env: NodeJS.ProcessEnv | undefined;
+  beforeAll(async () => {
+    env = { STEWARD_API_URL: await gateway.start(), STEWARD_TOKEN: token, XDG_CONFIG_HOME: home.dir };
+  });
+  afterEach(() => gateway.reset());
+  afterAll(async () => {
+    await gateway.stop();
+    home.cleanup();
+  });
+  return {
+    gateway,
+    env: () => {
+      if (!env) throw new Error('the fake gateway runs only inside tests');
+      return env;
+    },
+  };
+}

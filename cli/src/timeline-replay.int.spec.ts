@@ -1,4 +1,4 @@
-import { FakeGateway, send, steward, tempHome } from './fake-gateway.fixture';
+import { send, steward, useFakeGateway } from './fake-gateway.fixture';
 import type { TimelineEntry } from './timeline/timeline.types';
 
 function entry(n: number, type: string, extra: Partial<TimelineEntry> = {}): TimelineEntry {
@@ -18,25 +18,14 @@ function entry(n: number, type: string, extra: Partial<TimelineEntry> = {}): Tim
 }
 
 describe('timeline and replay against the gateway', () => {
-  const gateway = new FakeGateway();
-  const home = tempHome();
-  let env: NodeJS.ProcessEnv;
-
-  beforeAll(async () => {
-    env = { STEWARD_API_URL: await gateway.start(), STEWARD_TOKEN: 't', XDG_CONFIG_HOME: home.dir };
-  });
-  afterEach(() => gateway.reset());
-  afterAll(async () => {
-    await gateway.stop();
-    home.cleanup();
-  });
+  const { gateway, env: currentEnv } = useFakeGateway();
 
   it('shows the first page indented by causation and says how to get more', async () => {
     gateway.on('GET', '/timeline', {
       status: 200,
       body: { items: [entry(1, 'run.started'), entry(2, 'step.started', { causationId: 'e1' }), entry(3, 'step.failed', { causationId: 'e2' })], next: 'cur-2' },
     });
-    const r = await steward(['timeline', '--run', 'run-1', '--limit', '3'], { env });
+    const r = await steward(['timeline', '--run', 'run-1', '--limit', '3'], { env: currentEnv() });
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^TIME \(UTC\)\s+SERVICE\s+EVENT\s+SUMMARY\s+ACTOR$/);
@@ -54,7 +43,7 @@ describe('timeline and replay against the gateway', () => {
         ? { items: [entry(3, 'alert.fired', { service: 'alerter', marker: 'detection' }), entry(5, 'alert.resolved', { service: 'alerter', marker: 'resolution' })] }
         : { items: [entry(1, 'run.started'), entry(2, 'step.failed', { marker: 'first_failure' })], next: 'p2' });
     });
-    const r = await steward(['timeline', '--alert', 'A-1', '--format', 'markdown'], { env });
+    const r = await steward(['timeline', '--alert', 'A-1', '--format', 'markdown'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(gateway.requests.map((q) => q.query.get('cursor'))).toEqual([null, 'p2']);
     expect(gateway.requests[0]!.query.get('alert')).toBe('A-1');
@@ -67,7 +56,7 @@ describe('timeline and replay against the gateway', () => {
   it('passes the workflow window and prints JSON with --format json', async () => {
     const body = { items: [entry(1, 'run.started')] };
     gateway.on('GET', '/timeline', { status: 200, body });
-    const r = await steward(['timeline', '--workflow', 'w', '--since', '6h', '--format', 'json'], { env });
+    const r = await steward(['timeline', '--workflow', 'w', '--since', '6h', '--format', 'json'], { env: currentEnv() });
     expect(JSON.parse(r.stdout)).toEqual(body);
     expect(Object.fromEntries(gateway.requests[0]!.query)).toEqual({ workflow: 'w', since: '6h' });
   });
@@ -84,7 +73,7 @@ describe('timeline and replay against the gateway', () => {
     });
     const ctrlC = new AbortController();
     const r = await steward(['timeline', '--run', 'run-1', '--follow'], {
-      env,
+      env: currentEnv(),
       signal: ctrlC.signal,
       onStdout: (text) => {
         if (text.includes('run.cancelled')) ctrlC.abort();
@@ -107,7 +96,7 @@ describe('timeline and replay against the gateway', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(`data: ${JSON.stringify(entry(1, 'run.started'))}\n\n`);
     });
-    const r = await steward(['timeline', '--correlation', 'c-1', '--follow', '--json'], { env });
+    const r = await steward(['timeline', '--correlation', 'c-1', '--follow', '--json'], { env: currentEnv() });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout.trim()).id).toBe('e1');
     expect(JSON.parse(r.stderr).error.message).toBe('the gateway closed the timeline stream');
@@ -124,7 +113,7 @@ describe('timeline and replay against the gateway', () => {
 
     it('sends the replay request with the resolved time range', async () => {
       gateway.on('POST', '/replays', { status: 201, body: { id: 'rp-1', status: 'running', total: 1000 } });
-      const r = await steward(['replay', 'start', '--workflow', 'w', '--from', '2h', '--transform', 'supplier-prices@3', '--dry-run'], { env });
+      const r = await steward(['replay', 'start', '--workflow', 'w', '--from', '2h', '--transform', 'supplier-prices@3', '--dry-run'], { env: currentEnv() });
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('dry-run replay rp-1 started over 1000 captures\n');
       expect(gateway.requests[0]!.body).toEqual({ workflow: 'w', from: '2026-05-01T10:00:00.000Z', transform: 'supplier-prices@3', dryRun: true });
@@ -137,7 +126,7 @@ describe('timeline and replay against the gateway', () => {
         { status: 'running', done: 512 },
         { status: 'completed', done: 1000 },
       ]);
-      const r = await steward(['replay', 'status', 'rp-1', '--watch'], { env });
+      const r = await steward(['replay', 'status', 'rp-1', '--watch'], { env: currentEnv() });
       expect(r.code).toBe(0);
       expect(r.stdout.split('\n')).toEqual([
         'replay rp-1 running  [..........] 0/1000 0% 120/s ETA 9s',
@@ -153,7 +142,7 @@ describe('timeline and replay against the gateway', () => {
         { status: 'running', done: 100 },
         { status: 'failed', done: 300, error: 'transform threw on capture 301' } as never,
       ]);
-      const r = await steward(['replay', 'status', 'rp-1', '--watch'], { env: { ...env, NO_COLOR: '1' }, tty: true });
+      const r = await steward(['replay', 'status', 'rp-1', '--watch'], { env: { ...currentEnv(), NO_COLOR: '1' }, tty: true });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe(
         '\r\u001b[2Kreplay rp-1 running  [#.........] 100/1000 10% 120/s ETA 8s' +
@@ -164,7 +153,7 @@ describe('timeline and replay against the gateway', () => {
 
     it('prints one status without --watch', async () => {
       progress([{ status: 'running', done: 512 }]);
-      const r = await steward(['replay', 'status', 'rp-1'], { env });
+      const r = await steward(['replay', 'status', 'rp-1'], { env: currentEnv() });
       expect(r).toEqual({ code: 0, stdout: 'replay rp-1 running  [#####.....] 512/1000 51% 120/s ETA 5s\n', stderr: '' });
     });
   });

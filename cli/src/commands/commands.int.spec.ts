@@ -1,25 +1,14 @@
-import { FakeGateway, send, steward, tempHome } from '../fake-gateway.fixture';
+import { send, steward, useFakeGateway } from '../fake-gateway.fixture';
 
 describe('commands against the gateway', () => {
-  const gateway = new FakeGateway();
-  const home = tempHome();
-  let env: NodeJS.ProcessEnv;
-
-  beforeAll(async () => {
-    env = { STEWARD_API_URL: await gateway.start(), STEWARD_TOKEN: 't', XDG_CONFIG_HOME: home.dir };
-  });
-  afterEach(() => gateway.reset());
-  afterAll(async () => {
-    await gateway.stop();
-    home.cleanup();
-  });
+  const { gateway, env: currentEnv } = useFakeGateway();
 
   it('prints a new token once, prominently', async () => {
     gateway.on('POST', '/tokens', {
       status: 201,
       body: { id: 'tk-1', name: 'ci', role: 'operator', token: 'stw_secret_123', createdAt: '2026-05-01T10:00:00Z' },
     });
-    const r = await steward(['tokens', 'create', '--name', 'ci', '--role', 'operator'], { env });
+    const r = await steward(['tokens', 'create', '--name', 'ci', '--role', 'operator'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(gateway.requests[0]!.body).toEqual({ name: 'ci', role: 'operator' });
     expect(r.stdout).toBe(
@@ -31,7 +20,7 @@ describe('commands against the gateway', () => {
   it('revokes a token with DELETE', async () => {
     // Ids are path-encoded, so odd ids cannot reach another route.
     gateway.on('DELETE', '/tokens/tk%201', { status: 204 });
-    const r = await steward(['tokens', 'revoke', 'tk 1'], { env });
+    const r = await steward(['tokens', 'revoke', 'tk 1'], { env: currentEnv() });
     expect(r).toEqual({ code: 0, stdout: 'revoked token tk 1\n', stderr: '' });
   });
 
@@ -42,31 +31,31 @@ describe('commands against the gateway', () => {
       else if (cursor === 'b') send(res, 200, { items: [{ run: 'r-2', step: 'approve' }], next: 'c' });
       else send(res, 200, { items: [{ run: 'r-3', step: 'approve' }] });
     });
-    const table = await steward(['approvals', 'list', '--all'], { env });
+    const table = await steward(['approvals', 'list', '--all'], { env: currentEnv() });
     expect(table.code).toBe(0);
     expect(table.stdout.match(/^r-\d/gm)).toEqual(['r-1', 'r-2', 'r-3']);
     expect(table.stderr).toBe('');
-    const json = await steward(['approvals', 'list', '--all', '--json'], { env });
+    const json = await steward(['approvals', 'list', '--all', '--json'], { env: currentEnv() });
     expect(JSON.parse(json.stdout).items).toHaveLength(3);
   });
 
   it('approves and rejects with a comment', async () => {
     gateway.on('POST', '/approvals/r-1/big-change/approve', { status: 200, body: { ok: true } });
-    const r = await steward(['approvals', 'approve', 'r-1', 'big-change', '--comment', 'checked with finance'], { env });
+    const r = await steward(['approvals', 'approve', 'r-1', 'big-change', '--comment', 'checked with finance'], { env: currentEnv() });
     expect(r.stdout).toBe('approved step big-change of run r-1\n');
     expect(gateway.requests[0]!.body).toEqual({ comment: 'checked with finance' });
   });
 
   it('starts a run with JSON input', async () => {
     gateway.on('POST', '/runs', { status: 201, body: { id: 'r-9', status: 'queued' } });
-    const r = await steward(['runs', 'start', 'supplier-prices', '--input', '{"day":"2026-05-01"}'], { env });
+    const r = await steward(['runs', 'start', 'supplier-prices', '--input', '{"day":"2026-05-01"}'], { env: currentEnv() });
     expect(r.stdout).toBe('started run r-9 of supplier-prices (queued)\n');
     expect(gateway.requests[0]!.body).toEqual({ workflow: 'supplier-prices', input: { day: '2026-05-01' } });
   });
 
   it('silences with matchers and a duration in seconds', async () => {
     gateway.on('POST', '/silences', { status: 201, body: { id: 's-1', endsAt: '2026-05-01T14:00:00Z' } });
-    const r = await steward(['alerts', 'silence', '--match', 'workflow=supplier-prices', '--match', 'severity=page', '--for', '2h'], { env });
+    const r = await steward(['alerts', 'silence', '--match', 'workflow=supplier-prices', '--match', 'severity=page', '--for', '2h'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(gateway.requests[0]!.body).toEqual({
       matchers: [
@@ -80,7 +69,7 @@ describe('commands against the gateway', () => {
 
   it('sets a budget with PUT on its scope', async () => {
     gateway.on('PUT', '/budgets/owner/pricing-team', { status: 200, body: {} });
-    const r = await steward(['costs', 'budgets', 'set', '--owner', 'pricing-team', '--monthly-usd', '40', '--thresholds', '50%,80%,100%'], { env });
+    const r = await steward(['costs', 'budgets', 'set', '--owner', 'pricing-team', '--monthly-usd', '40', '--thresholds', '50%,80%,100%'], { env: currentEnv() });
     expect(r.stdout).toBe('budget of owner pricing-team set to $40.00 a month\n');
     expect(gateway.requests[0]!.body).toEqual({ monthlyUsd: 40, thresholds: [0.5, 0.8, 1] });
   });
@@ -90,7 +79,7 @@ describe('commands against the gateway', () => {
       status: 200,
       body: { items: [{ key: 'supplier-prices', usd: 12.5, runs: 100, usdPerRun: 0.125 }], totalUsd: 12.5 },
     });
-    const r = await steward(['costs', 'report', '--by', 'workflow'], { env });
+    const r = await steward(['costs', 'report', '--by', 'workflow'], { env: currentEnv() });
     expect(Object.fromEntries(gateway.requests[0]!.query)).toEqual({ by: 'workflow', since: '30d' });
     expect(r.stdout).toMatch(/supplier-prices\s+\$12\.50\s+100\s+\$0\.13/);
     expect(r.stdout).toContain('total $12.50 by workflow over 30d');
@@ -106,7 +95,7 @@ describe('commands against the gateway', () => {
         missing: [{ part: 'capacity', service: 'executor' }],
       },
     });
-    const r = await steward(['reports', 'ops', '--since', '7d'], { env });
+    const r = await steward(['reports', 'ops', '--since', '7d'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Operations report, last 7d');
     expect(r.stdout).toContain('MTTD (mean time to detect)\n  meanSeconds: 120\n  incidents:   3');
@@ -124,7 +113,7 @@ describe('commands against the gateway', () => {
         ],
       },
     });
-    const r = await steward(['verify', '--since', '1d'], { env });
+    const r = await steward(['verify', '--since', '1d'], { env: currentEnv() });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/ok\s+store-vs-jetstream\s+10432 events match/);
     expect(r.stdout).toMatch(/FAIL\s+runs-projection\s+run r-7/);
@@ -135,14 +124,14 @@ describe('commands against the gateway', () => {
 
   it('verify exits 0 when consistent', async () => {
     gateway.on('GET', '/verify', { status: 200, body: { ok: true, checks: [{ name: 'a', ok: true, detail: 'fine' }] } });
-    const r = await steward(['verify'], { env });
+    const r = await steward(['verify'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('consistent: all 1 checks passed');
   });
 
   it('lists dead letters with filters', async () => {
     gateway.on('GET', '/dlq', { status: 200, body: { items: [{ id: 'r-1:fetch', workflow: 'prices', run: 'r-1', step: 'fetch', attempts: 3, deadLetteredAt: '2026-05-01T10:00:00Z', error: 'http_503: down' }] } });
-    const r = await steward(['dlq', 'list', '--workflow', 'prices', '--step', 'fetch', '--code', 'http_503', '--since', '24h'], { env });
+    const r = await steward(['dlq', 'list', '--workflow', 'prices', '--step', 'fetch', '--code', 'http_503', '--since', '24h'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(Object.fromEntries(gateway.requests[0]!.query)).toEqual({ workflow: 'prices', step: 'fetch', code: 'http_503', since: '24h' });
     expect(r.stdout).toMatch(/r-1:fetch\s+prices\s+r-1\s+fetch\s+3/);
@@ -150,14 +139,14 @@ describe('commands against the gateway', () => {
 
   it('requeues dead letters by filter with one request and prints the summary', async () => {
     gateway.on('POST', '/dlq/requeue', { status: 200, body: { matched: 12, requeued: 11, skipped: [{ id: 'r-9:fetch', reason: 'already requeued' }], truncated: false, commandId: 'c-1' } });
-    const r = await steward(['dlq', 'requeue', '--workflow', 'prices', '--code', 'http_503', '--since', '24h', '--reason', 'portal is back'], { env });
+    const r = await steward(['dlq', 'requeue', '--workflow', 'prices', '--code', 'http_503', '--since', '24h', '--reason', 'portal is back'], { env: currentEnv() });
     expect(r).toEqual({ code: 0, stdout: 'requeued 11 of 12 dead letters; skipped 1\n  skipped r-9:fetch: already requeued\n', stderr: '' });
     expect(gateway.requests[0]!.body).toEqual({ filter: { workflow: 'prices', code: 'http_503', since: '24h' }, reason: 'portal is back' });
   });
 
   it('requeues every dead letter only with --all, and says when one request did not take them all', async () => {
     gateway.on('POST', '/dlq/requeue', { status: 200, body: { matched: 500, requeued: 500, skipped: [], truncated: true } });
-    const r = await steward(['dlq', 'requeue', '--all'], { env });
+    const r = await steward(['dlq', 'requeue', '--all'], { env: currentEnv() });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('requeued 500 of 500 dead letters; skipped 0\n');
     expect(r.stderr).toMatch(/run the command again for the rest/);
@@ -167,10 +156,10 @@ describe('commands against the gateway', () => {
   it('discards by filter with the reason, and one dead letter by ID as before', async () => {
     gateway.on('POST', '/dlq/discard', { status: 200, body: { matched: 2, discarded: 2, skipped: [], truncated: false } });
     gateway.on('POST', '/dlq/r-1%3Afetch/discard', { status: 200, body: { commandId: 'c-2' } });
-    const many = await steward(['dlq', 'discard', '--step', 'fetch', '--reason', 'rows are garbage'], { env });
+    const many = await steward(['dlq', 'discard', '--step', 'fetch', '--reason', 'rows are garbage'], { env: currentEnv() });
     expect(many.stdout).toBe('discarded 2 of 2 dead letters; skipped 0\n');
     expect(gateway.requests[0]!.body).toEqual({ filter: { step: 'fetch' }, reason: 'rows are garbage' });
-    const one = await steward(['dlq', 'discard', 'r-1:fetch', '--reason', 'rows are garbage'], { env });
+    const one = await steward(['dlq', 'discard', 'r-1:fetch', '--reason', 'rows are garbage'], { env: currentEnv() });
     expect(one.stdout).toBe('discarded r-1:fetch\n');
     expect(gateway.requests[1]!.body).toEqual({ reason: 'rows are garbage' });
   });
@@ -180,21 +169,21 @@ describe('commands against the gateway', () => {
       status: 200,
       body: { items: [{ id: 'q-1', captureId: 'cap-3', transform: 'supplier-prices@2', path: 'rows[4].price', reason: 'not a number' }] },
     });
-    const r = await steward(['datasets', 'quarantine', 'prices'], { env });
+    const r = await steward(['datasets', 'quarantine', 'prices'], { env: currentEnv() });
     expect(r.stdout).toMatch(/q-1\s+cap-3\s+supplier-prices@2\s+rows\[4\]\.price\s+not a number/);
   });
 
   it('explains each area in its help', async () => {
-    const root = await steward(['--help'], { env });
+    const root = await steward(['--help'], { env: currentEnv() });
     expect(root.code).toBe(0);
     for (const area of ['workflows', 'runs', 'approvals', 'dlq', 'replay', 'timeline', 'alerts', 'costs', 'reports', 'verify', 'tokens', 'datasets']) {
       expect(root.stdout).toMatch(new RegExp(`^  ${area}\\b`, 'm'));
     }
     expect(root.stdout).toContain('0 success   1 operation failed   2 bad input   3 not authorised   4 not found');
-    const runs = await steward(['runs', '--help'], { env });
+    const runs = await steward(['runs', '--help'], { env: currentEnv() });
     expect(runs.stdout).toMatch(/wait \[options\] <run>/);
     expect(runs.stdout).toContain('--json');
-    const timeline = await steward(['timeline', '--help'], { env });
+    const timeline = await steward(['timeline', '--help'], { env: currentEnv() });
     expect(timeline.stdout).toContain('Give exactly one of --run, --correlation, --workflow, --alert.');
     expect(gateway.requests).toHaveLength(0);
   });
