@@ -1,53 +1,34 @@
-import { AckPolicy, jetstream } from '@nats-io/jetstream';
-import { CommandRejected, toEnvelope, uuidv7 } from '@steward/contracts';
-import { createPool, EventStore, migrate } from '@steward/event-store';
-import { decodeCommand, PresenceReporter, publishEvent, type CommandEnvelope } from '@steward/messaging';
+import { CommandRejected, uuidv7 } from '@steward/contracts';
+import { createPool, migrate } from '@steward/event-store';
+import type { CommandEnvelope } from '@steward/messaging';
 import { eventually, useTestEnvironment } from '@steward/testing';
 import { startGateway, type GatewayHarness } from '../testing/gateway.fixture';
+import { startStandInService } from '../testing/stand-in-service.fixture';
 
 describe('operator commands', () => {
   const env = useTestEnvironment({ label: 'gwcommands', setupDatabase: (url) => migrate(url) });
   let gw: GatewayHarness;
   let operator: { token: string; name: string };
-  const received: CommandEnvelope[] = [];
-  let running = true;
-
-  /** A stand-in executor: takes commands from its work queue and records an outcome, as the real one will. */
-  async function fakeExecutor(): Promise<void> {
-    const pool = env.track(createPool(env.db.url, { max: 2 }));
-    const store = new EventStore(pool);
-    const js = jetstream(env.nats.nc);
-    const stream = env.nats.subjects.stream('COMMANDS');
-    await env.nats.jsm.consumers.add(stream, { durable_name: 'executor-cmd', ack_policy: AckPolicy.Explicit, filter_subject: env.nats.subjects.commands('executor') });
-    const consumer = await js.consumers.get(stream, 'executor-cmd');
-    while (running) {
-      const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
-      for await (const msg of batch) {
-        const cmd = decodeCommand(msg);
-        received.push(cmd);
-        const runId = (cmd.payload as { runId: string }).runId;
-        const metadata = { source: 'executor', causationId: cmd.commandId, correlationId: cmd.correlationId, runId, ...(cmd.actor && { actor: cmd.actor }) };
-        const event =
-          runId === 'r-done'
-            ? { type: CommandRejected.type, data: { commandId: cmd.commandId, service: 'executor', command: cmd.name, code: 'illegal_state', reason: 'run r-done already ended' } }
-            : runId === 'r-bad'
-              ? { type: CommandRejected.type, data: { commandId: cmd.commandId, service: 'executor', command: cmd.name, code: 'validation', reason: 'no such step', issues: [{ path: 'payload.stepId', message: 'unknown step' }] } }
-              : { type: 'run.cancelled', data: { runId, status: 'cancelled' } };
-        const { events } = await store.append(`run-${runId}-${uuidv7()}`, [{ ...event, metadata }], { expected: 'no_stream' });
-        await publishEvent(js, env.nats.subjects, toEnvelope(events[0]!), undefined, { fromStore: true });
-        msg.ack();
-      }
-    }
-  }
+  let received: CommandEnvelope[];
 
   beforeAll(async () => {
     gw = await startGateway(env, { COMMAND_TIMEOUT_MS: '5000' });
     operator = await gw.tokenFor('operator', 'alice');
-    const presence = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'executor', intervalMs: 60_000, capabilities: ['cmd:cancel_run'] });
-    await presence.start();
-    // A crash of the stand-in would otherwise only show up as 202s.
-    const loop = fakeExecutor().catch((err: unknown) => console.error("fake executor failed", err));
-    env.track({ end: async () => { running = false; await loop; await presence.stop(); } });
+    const pool = env.track(createPool(env.db.url, { max: 2 }));
+    received = await startStandInService(env, pool, 'executor', ['cancel_run'], (cmd) => {
+      const runId = (cmd.payload as { runId: string }).runId;
+      const rejected = (code: string, reason: string, issues?: { path: string; message: string }[]) => ({
+        type: CommandRejected.type,
+        data: { commandId: cmd.commandId, service: 'executor', command: cmd.name, code, reason, ...(issues && { issues }) },
+      });
+      const event =
+        runId === 'r-done'
+          ? rejected('illegal_state', 'run r-done already ended')
+          : runId === 'r-bad'
+            ? rejected('validation', 'no such step', [{ path: 'payload.stepId', message: 'unknown step' }])
+            : { type: 'run.cancelled', data: { runId, status: 'cancelled' } };
+      return { streamId: `run-${runId}-${uuidv7()}`, event: { ...event, metadata: { runId } } };
+    });
   });
 
   it('answers with the outcome the owning service recorded, and puts the request on the run timeline with its actor', async () => {

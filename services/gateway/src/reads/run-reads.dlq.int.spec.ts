@@ -1,10 +1,10 @@
-import { AckPolicy, jetstream } from '@nats-io/jetstream';
-import { CommandAccepted, toEnvelope } from '@steward/contracts';
-import { createPool, EventStore, migrate } from '@steward/event-store';
-import { decodeCommand, PresenceReporter, publishEvent, type CommandEnvelope } from '@steward/messaging';
+import { CommandAccepted } from '@steward/contracts';
+import { createPool, migrate } from '@steward/event-store';
+import type { CommandEnvelope } from '@steward/messaging';
 import { useTestEnvironment } from '@steward/testing';
 import type { Pool } from 'pg';
 import { startGateway, type GatewayHarness } from '../testing/gateway.fixture';
+import { startStandInService } from '../testing/stand-in-service.fixture';
 
 // The executor's projection tables the gateway reads (the executor owns their DDL; this is the part read here).
 const EXECUTOR_TABLES = `
@@ -23,8 +23,7 @@ describe('dead letters: filtered list and bulk requeue / discard', () => {
   let gw: GatewayHarness;
   let pool: Pool;
   let operator: { token: string };
-  const received: CommandEnvelope[] = [];
-  let running = true;
+  let received: CommandEnvelope[];
 
   async function deadLetter(id: string, workflow: string, code: string, hoursAgo: number): Promise<void> {
     const at = new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
@@ -37,37 +36,6 @@ describe('dead letters: filtered list and bulk requeue / discard', () => {
     );
   }
 
-  /** A stand-in executor for the bulk commands: records each id's outcome, then command.accepted (ids of runs named `gone-*` are skipped). */
-  async function fakeExecutor(): Promise<void> {
-    const store = new EventStore(pool);
-    const js = jetstream(env.nats.nc);
-    const stream = env.nats.subjects.stream('COMMANDS');
-    await env.nats.jsm.consumers.add(stream, { durable_name: 'executor-cmd', ack_policy: AckPolicy.Explicit, filter_subject: env.nats.subjects.commands('executor') });
-    const consumer = await js.consumers.get(stream, 'executor-cmd');
-    while (running) {
-      const batch = await consumer.fetch({ max_messages: 10, expires: 1000 });
-      for await (const msg of batch) {
-        const cmd = decodeCommand(msg);
-        received.push(cmd);
-        const { ids } = cmd.payload as { ids: string[] };
-        const done = cmd.name === 'requeue_dead_letters' ? 'requeued' : 'discarded';
-        for (const [position, id] of ids.entries()) {
-          const skipped = id.startsWith('gone-');
-          await pool.query(
-            `INSERT INTO executor_dead_letter_actions (command_id, position, dead_letter_id, action, outcome, reason, actor, recorded_at) VALUES ($1, $2, $3, 'requeue', $4, $5, $6, now())`,
-            [cmd.commandId, position, id, skipped ? 'skipped' : done, skipped ? 'already requeued' : null, cmd.actor ?? null],
-          );
-          if (!skipped) await pool.query(`UPDATE executor_dead_letters SET status = $2 WHERE id = $1`, [id, done]);
-        }
-        const metadata = { causationId: cmd.commandId, correlationId: cmd.correlationId, ...(cmd.actor && { actor: cmd.actor }) };
-        const data = { commandId: cmd.commandId, service: 'executor', command: cmd.name, events: [] };
-        const { events } = await store.append(`command-${cmd.commandId}`, [{ type: CommandAccepted.type, data, metadata }], { expected: 'no_stream' });
-        await publishEvent(js, env.nats.subjects, toEnvelope(events[0]!), undefined, { fromStore: true });
-        msg.ack();
-      }
-    }
-  }
-
   beforeAll(async () => {
     pool = env.track(createPool(env.db.url, { max: 3 }));
     await pool.query(EXECUTOR_TABLES);
@@ -78,10 +46,21 @@ describe('dead letters: filtered list and bulk requeue / discard', () => {
     await deadLetter('r-5:load', 'stock', 'http_503', 1);
     gw = await startGateway(env, { COMMAND_TIMEOUT_MS: '5000' });
     operator = await gw.tokenFor('operator', 'carol');
-    const presence = new PresenceReporter(env.nats.nc, env.nats.subjects, { service: 'executor', intervalMs: 60_000, capabilities: ['cmd:requeue_dead_letters', 'cmd:discard_dead_letters'] });
-    await presence.start();
-    const loop = fakeExecutor().catch((err: unknown) => console.error('fake executor failed', err));
-    env.track({ end: async () => { running = false; await loop; await presence.stop(); } });
+    // A stand-in executor for the bulk commands: records each id's outcome, then command.accepted (ids of runs named `gone-*` are skipped).
+    received = await startStandInService(env, pool, 'executor', ['requeue_dead_letters', 'discard_dead_letters'], async (cmd) => {
+      const { ids } = cmd.payload as { ids: string[] };
+      const done = cmd.name === 'requeue_dead_letters' ? 'requeued' : 'discarded';
+      for (const [position, id] of ids.entries()) {
+        const skipped = id.startsWith('gone-');
+        await pool.query(
+          `INSERT INTO executor_dead_letter_actions (command_id, position, dead_letter_id, action, outcome, reason, actor, recorded_at) VALUES ($1, $2, $3, 'requeue', $4, $5, $6, now())`,
+          [cmd.commandId, position, id, skipped ? 'skipped' : done, skipped ? 'already requeued' : null, cmd.actor ?? null],
+        );
+        if (!skipped) await pool.query(`UPDATE executor_dead_letters SET status = $2 WHERE id = $1`, [id, done]);
+      }
+      const data = { commandId: cmd.commandId, service: 'executor', command: cmd.name, events: [] };
+      return { streamId: `command-${cmd.commandId}`, event: { type: CommandAccepted.type, data } };
+    });
   });
 
   const list = async (query: Record<string, string>) => {
