@@ -4,7 +4,8 @@ import { runEvents } from './run.events';
 import { timerEvents } from './timer.events';
 import { scheduleEvents } from './schedule.events';
 import { gatewayEvents } from './gateway.events';
+import { collectionEvents } from './collection.events';
 import type { EventDefinition } from './registry';
 
 /** Every event type Steward defines; the catalogue and service registries start here. */
-export const allEvents: EventDefinition[] = [...foundationEvents, ...workflowEvents, ...runEvents, ...timerEvents, ...scheduleEvents, ...gatewayEvents];
+export const allEvents: EventDefinition[] = [...foundationEvents, ...workflowEvents, ...runEvents, ...timerEvents, ...scheduleEvents, ...gatewayEvents, ...collectionEvents];

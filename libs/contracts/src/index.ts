@@ -72,3 +72,5 @@ export { TimerRequested, TimerFired, TimerCancelled, timerEvents } from './timer
 export { ScheduleRunRequested, ScheduleOccurrenceMissed, MISSED_REASONS, scheduleEvents } from './schedule.events';
 export { TOKEN_ROLES, TokenCreated, TokenRevoked, GatewayBootstrapped, OperatorActionRecorded, gatewayEvents } from './gateway.events';
 export type { TokenRole } from './gateway.events';
+export { RawCaptured, CollectionFailed, COLLECTION_FAILURE_CLASSES, SourceNameSchema, CaptureRequestSchema, CaptureBodySchema, collectionEvents } from './collection.events';
+export type { CaptureBody } from './collection.events';

@@ -1,0 +1,2 @@
+// Placeholder until the alerter service lands; replaced by its bootstrap.
+export {};

@@ -1,0 +1,2 @@
+// Placeholder until the collector service lands; replaced by its bootstrap.
+export {};

@@ -1,0 +1,2 @@
+// Placeholder until the cost-tracker service lands; replaced by its bootstrap.
+export {};

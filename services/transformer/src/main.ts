@@ -1,0 +1,2 @@
+// Placeholder until the transformer service lands; replaced by its bootstrap.
+export {};
