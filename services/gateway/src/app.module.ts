@@ -26,6 +26,7 @@ import { WorkflowReadRepository } from './reads/workflow-read.repository';
 import { WorkflowReads } from './reads/workflow-reads.service';
 import { RunReadsRepository } from './reads/run-reads.repository';
 import { RunReadsService } from './reads/run-reads.service';
+import { READ_POOL } from './reads/read-pool.token';
 import { SERVICE_DIRECTORY } from './presence/service.directory';
 import { TokenBucketLimiter } from './http/rate-limit.bucket';
 import { TimelineRepository } from './timeline/timeline.repository';
@@ -37,7 +38,6 @@ import { VerifyRepository } from './verify/verify.repository';
 import { VerifyService } from './verify/verify.service';
 
 const POOL = Symbol('POOL');
-const READ_POOL = Symbol('READ_POOL');
 const NATS = Symbol('NATS');
 
 /** Announces the gateway once it serves, stops listeners before the HTTP server closes, and closes connections after. */
