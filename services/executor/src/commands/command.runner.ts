@@ -23,6 +23,13 @@ export interface RunOptions {
   onResult?: (tx: Queryable, result: CommandResult) => Promise<void>;
   /** When the work records no event of its own: the types its `command.accepted` lists (default none). */
   acceptedEvents?: (tx: Queryable) => Promise<string[]>;
+  /**
+   * Record no `command.accepted` when the work records nothing: for
+   * fire-and-forget commands nobody waits on (heartbeats, up to one a second
+   * per running attempt), which would otherwise flood the log. Refusals are
+   * still recorded.
+   */
+  quietWhenAccepted?: boolean;
 }
 
 /**
@@ -57,7 +64,9 @@ export class CommandRunner {
           throw new ValidationError(`invalid ${command.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
         }
         const events = await work(tx, parsed.data, metadata, command);
-        if (events.length === 0) {
+        if (events.length === 0 && options.quietWhenAccepted === true) {
+          result = { status: 'accepted' };
+        } else if (events.length === 0) {
           const types = (await options.acceptedEvents?.(tx)) ?? [];
           await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: SERVICE, command: command.name, events: types } });
           result = { status: 'accepted' };

@@ -26,13 +26,22 @@ export class WorkerCommandsController {
     );
   }
 
-  /** No event per beat: the projection keeps the last one, and the heartbeat timer reads it. */
+  /**
+   * No event per beat, not even `command.accepted`: the projection keeps the
+   * last one and the heartbeat timer reads it; the worker does not wait for
+   * an outcome. A malformed beat is still recorded as `command.rejected`.
+   */
   @EventPattern('cmd:heartbeat_step')
   async heartbeat(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.commands.run(command, HeartbeatPayload, async (tx, p) => {
-      await this.runs.recordHeartbeat(tx, p.runId, p.stepId, p.attempt, this.clock.now());
-      return [];
-    });
+    await this.commands.run(
+      command,
+      HeartbeatPayload,
+      async (tx, p) => {
+        await this.runs.recordHeartbeat(tx, p.runId, p.stepId, p.attempt, this.clock.now());
+        return [];
+      },
+      { quietWhenAccepted: true },
+    );
   }
 
   @EventPattern('cmd:report_step_result')

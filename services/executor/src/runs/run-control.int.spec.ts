@@ -1,5 +1,5 @@
 import { migrate } from '@steward/event-store';
-import { useTestEnvironment, TestWorker, succeed, type Outcome } from '@steward/testing';
+import { eventually, useTestEnvironment, TestWorker, succeed, type Outcome } from '@steward/testing';
 import { startExecutor, workflow, type ExecutorHarness } from '../testing/executor.harness';
 
 const gated = (onTimeout: 'fail' | 'escalate' | 'approve') =>
@@ -111,7 +111,16 @@ describe('executor: approvals, timeouts and admission', () => {
       hanging.add(runId);
       await ex.requestRun(BEATING, { runId });
       await ex.waitForEvent(runId, 'step.started');
-      await ex.send('heartbeat_step', { runId, stepId: 'long', attempt: 1 }, 'worker');
+      // Fire-and-forget: a beat records no outcome event (one a second would flood the log), only the projection moves.
+      const beat = await ex.send('heartbeat_step', { runId, stepId: 'long', attempt: 1 }, 'worker', 1_500);
+      expect(beat.status).toBe('pending');
+      await eventually(async () => {
+        const { rows } = await ex.pool.query(`SELECT last_heartbeat_at FROM executor_steps WHERE run_id = $1 AND step_id = 'long'`, [runId]);
+        expect(rows[0]?.last_heartbeat_at).not.toBeNull();
+      });
+      expect(await ex.pool.query(`SELECT 1 FROM events WHERE stream_id = $1`, [`command-${beat.commandId}`]).then((r) => r.rowCount)).toBe(0);
+      const malformed = await ex.send('heartbeat_step', { runId, stepId: 'long', attempt: 0 }, 'worker');
+      expect(malformed).toMatchObject({ status: 'rejected' });
       await ex.fireTimer(runId, (t) => t.timerId === `${runId}:long:1:heartbeat:1`);
       await ex.waitForEvent(runId, 'timer.requested', (d) => d.timerId === `${runId}:long:1:heartbeat:2`);
       offsetMs = 31_000; // the worker went quiet for longer than the interval

@@ -40,7 +40,7 @@ export interface ExecutorHarness {
   timers(runId: string): Promise<Array<{ timerId: string; dueAt: string; payload: Record<string, any> }>>;
   /** Appends timer.fired for a requested timer, as the scheduler does at its due time. */
   fireTimer(runId: string, match: (t: { timerId: string; payload: Record<string, any> }) => boolean): Promise<string>;
-  send(name: string, payload: Record<string, unknown>, actor?: string): Promise<CommandOutcome>;
+  send(name: string, payload: Record<string, unknown>, actor?: string, timeoutMs?: number): Promise<CommandOutcome>;
   close(): Promise<void>;
 }
 
@@ -114,8 +114,8 @@ export async function startExecutor(env: TestEnvironment, overrides: ExecutorOve
       await store.append(`timer-${timer.timerId}`, [{ type: 'timer.fired', data, metadata: { correlationId: runId, causationId: requested.eventId, runId } }], { expected: 'no_stream' });
       return timer.timerId;
     },
-    send(name, payload, actor = 'ana') {
-      return bus.send('executor', name, payload, { actor, timeoutMs: 10_000 });
+    send(name, payload, actor = 'ana', timeoutMs = 10_000) {
+      return bus.send('executor', name, payload, { actor, timeoutMs });
     },
     async close() {
       await bus.close();
