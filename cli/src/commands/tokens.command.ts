@@ -8,6 +8,7 @@ const columns: Column<Row>[] = [
   { header: 'id', value: (r) => r.id },
   { header: 'name', value: (r) => r.name },
   { header: 'role', value: (r) => r.role },
+  { header: 'teams', value: (r) => (Array.isArray(r.teams) ? r.teams.join(',') : '') },
   { header: 'created', value: (r) => formatTime(r.createdAt) },
   { header: 'last used', value: (r) => formatTime(r.lastUsedAt) },
 ];
@@ -20,9 +21,10 @@ export function registerTokenCommands(program: Command, action: ActionFactory): 
     .description('create a token; it is printed once and cannot be shown again')
     .requiredOption('--name <name>', 'what the token is for (e.g. ci-deploy)')
     .addOption(new Option('--role <role>', 'what it may do').choices(ROLES).makeOptionMandatory())
+    .option('--team <team>', "a team the holder belongs to (repeatable); approval steps' approvers may name it", (t: string, all: string[]) => [...all, t], [] as string[])
     .action(
-      action<{ name: string; role: string }>(async (ctx, _args, opts) => {
-        await ctx.send<Row>('POST', '/tokens', { name: opts.name, role: opts.role }, {
+      action<{ name: string; role: string; team: string[] }>(async (ctx, _args, opts) => {
+        await ctx.send<Row>('POST', '/tokens', { name: opts.name, role: opts.role, ...(opts.team.length > 0 && { teams: opts.team }) }, {
           service: 'gateway',
           done: (token) => {
             const { out } = ctx;

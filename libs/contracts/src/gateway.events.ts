@@ -11,6 +11,9 @@ export type TokenRole = (typeof TOKEN_ROLES)[number];
  * alone. The secret part is 256 random bits, so the hash does not make it
  * guessable; a bootstrap token chosen by a person is at least 24 characters.
  */
+/** A team name as approvers lists and owners use it (e.g. pricing-team). */
+export const TeamNameSchema = z.string().regex(/^[a-z][a-z0-9._-]{0,99}$/, 'expected a team name such as pricing-team');
+
 export const TokenCreated = defineEvent({
   type: 'token.created',
   version: 1,
@@ -19,6 +22,8 @@ export const TokenCreated = defineEvent({
     tokenId: z.string().min(1).max(64),
     name: z.string().min(1).max(100),
     role: z.enum(TOKEN_ROLES),
+    /** Teams the holder belongs to: an approval step's `approvers` may name them. */
+    teams: z.array(TeamNameSchema).max(50).optional(),
     /** base64 */
     salt: z.string().min(1),
     /** base64 scrypt digest of the whole token string */

@@ -70,7 +70,7 @@ export {
 export type { StepKind, StepError, StepTarget, ReportedUsage } from './run.events';
 export { TimerRequested, TimerFired, TimerCancelled, timerEvents } from './timer.events';
 export { ScheduleRunRequested, ScheduleOccurrenceMissed, MISSED_REASONS, scheduleEvents } from './schedule.events';
-export { TOKEN_ROLES, TokenCreated, TokenRevoked, GatewayBootstrapped, OperatorActionRecorded, gatewayEvents } from './gateway.events';
+export { TOKEN_ROLES, TeamNameSchema, TokenCreated, TokenRevoked, GatewayBootstrapped, OperatorActionRecorded, gatewayEvents } from './gateway.events';
 export type { TokenRole } from './gateway.events';
 export { RawCaptured, CollectionFailed, COLLECTION_FAILURE_CLASSES, SourceNameSchema, CaptureRequestSchema, CaptureBodySchema, collectionEvents } from './collection.events';
 export type { CaptureBody } from './collection.events';

@@ -271,6 +271,13 @@ export const ApprovalRequested = defineEvent({
   }),
 });
 
+/** Why the approver could decide: named in the step's approvers, member of a listed team, or an admin overriding the list. */
+const ApprovalAuthoritySchema = z.discriminatedUnion('via', [
+  z.object({ via: z.literal('name') }),
+  z.object({ via: z.literal('team'), team: z.string().min(1).max(200) }),
+  z.object({ via: z.literal('admin') }),
+]);
+
 export const ApprovalGranted = defineEvent({
   type: 'approval.granted',
   version: 1,
@@ -278,6 +285,7 @@ export const ApprovalGranted = defineEvent({
   schema: z.object({
     ...step,
     approver: z.string().min(1).max(200),
+    authority: ApprovalAuthoritySchema.optional(),
     comment: z.string().max(2000).optional(),
     auto: z.boolean(),
     grantedAt: when,
@@ -288,7 +296,7 @@ export const ApprovalRejected = defineEvent({
   type: 'approval.rejected',
   version: 1,
   description: 'An approval step was rejected; the step fails for good.',
-  schema: z.object({ ...step, approver: z.string().min(1).max(200), comment: z.string().max(2000).optional(), rejectedAt: when }),
+  schema: z.object({ ...step, approver: z.string().min(1).max(200), authority: ApprovalAuthoritySchema.optional(), comment: z.string().max(2000).optional(), rejectedAt: when }),
 });
 
 export const ApprovalEscalated = defineEvent({

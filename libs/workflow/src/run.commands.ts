@@ -90,6 +90,9 @@ export interface GrantApproval {
   runId: string;
   stepId: string;
   approver: string;
+  /** The caller's teams and role, from the gateway's token; checked against the step's approvers. */
+  approverTeams?: readonly string[];
+  approverRole?: 'viewer' | 'operator' | 'admin';
   comment?: string;
   now: Date;
 }
@@ -99,6 +102,9 @@ export interface RejectApproval {
   runId: string;
   stepId: string;
   approver: string;
+  /** The caller's teams and role, from the gateway's token; checked against the step's approvers. */
+  approverTeams?: readonly string[];
+  approverRole?: 'viewer' | 'operator' | 'admin';
   comment?: string;
   now: Date;
 }

@@ -1,4 +1,5 @@
 import { IllegalStateError, NotFoundError, type StepError } from '@steward/contracts';
+import { approvalAuthority } from './approval.authority';
 import type { RunCommand } from './run.commands';
 import { afterFailedAttempt, Decision, dispatch, ensureStarted, settle } from './run-progress.domain';
 import { resolveRunInput } from './run-input.validate';
@@ -167,7 +168,12 @@ export function decideRun(command: RunCommand, state: RunState): RunEvent[] {
     case 'ApprovalGranted':
     case 'ApprovalRejected': {
       const step = stepOf(run, command.stepId);
-      const base = { ...d.ids, stepId: step.id, approver: command.approver, ...(command.comment !== undefined && { comment: command.comment }) };
+      const def = d.definitionOf(step.id);
+      const approvers = def.kind === 'approval' ? def.approval.approvers : [];
+      const who = { name: command.approver, ...(command.approverTeams !== undefined && { teams: command.approverTeams }), ...(command.approverRole !== undefined && { role: command.approverRole }) };
+      // A step no longer waiting is refused by its state machine below (illegal_state), whoever asks.
+      const authority = step.status === 'awaiting_approval' ? approvalAuthority(approvers, who, { runId: run.runId, stepId: step.id }) : undefined;
+      const base = { ...d.ids, stepId: step.id, approver: command.approver, ...(authority !== undefined && { authority }), ...(command.comment !== undefined && { comment: command.comment }) };
       if (command.type === 'ApprovalGranted') d.emit({ type: 'approval.granted', data: { ...base, auto: false, grantedAt: at } });
       else d.emit({ type: 'approval.rejected', data: { ...base, rejectedAt: at } });
       settle(d, now);

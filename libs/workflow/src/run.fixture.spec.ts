@@ -89,8 +89,9 @@ export const cmd = {
     random: 0,
   }),
   retryDue: (stepId: string, attempt: number, s: number): RunCommand => ({ type: 'RetryDue', runId: 'r1', stepId, attempt, now: at(s) }),
-  grant: (stepId = 'approve', s = 10): RunCommand => ({ type: 'ApprovalGranted', runId: 'r1', stepId, approver: 'ana', comment: 'ok', now: at(s) }),
-  reject: (stepId = 'approve', s = 10): RunCommand => ({ type: 'ApprovalRejected', runId: 'r1', stepId, approver: 'ana', comment: 'too big', now: at(s) }),
+  // Operators decide as admins here: who may decide is approval.authority's own spec.
+  grant: (stepId = 'approve', s = 10): RunCommand => ({ type: 'ApprovalGranted', runId: 'r1', stepId, approver: 'ana', approverRole: 'admin', comment: 'ok', now: at(s) }),
+  reject: (stepId = 'approve', s = 10): RunCommand => ({ type: 'ApprovalRejected', runId: 'r1', stepId, approver: 'ana', approverRole: 'admin', comment: 'too big', now: at(s) }),
   approvalTimeout: (stepId = 'approve', s = 14_400): RunCommand => ({ type: 'ApprovalTimedOut', runId: 'r1', stepId, now: at(s) }),
   cancel: (s = 20): RunCommand => ({ type: 'CancelRun', runId: 'r1', reason: 'overlap', actor: 'ana', now: at(s) }),
   timeOutRun: (s = 3600): RunCommand => ({ type: 'TimeOutRun', runId: 'r1', now: at(s) }),

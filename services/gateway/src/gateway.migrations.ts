@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS gateway_tokens (
 -- would make the audit trail ambiguous.
 CREATE UNIQUE INDEX IF NOT EXISTS gateway_tokens_active_name ON gateway_tokens (name) WHERE revoked_at IS NULL;
 CREATE INDEX IF NOT EXISTS gateway_tokens_listing ON gateway_tokens (created_at, id);
+-- Teams arrived after the first tokens: older rows have none.
+ALTER TABLE gateway_tokens ADD COLUMN IF NOT EXISTS teams text[] NOT NULL DEFAULT '{}';
 `;
 
 export async function ensureGatewaySchema(pool: Pool): Promise<void> {

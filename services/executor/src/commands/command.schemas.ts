@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ReportedUsageSchema, StepErrorSchema } from '@steward/contracts';
+import { ReportedUsageSchema, StepErrorSchema, TOKEN_ROLES } from '@steward/contracts';
 
 // Payloads of the commands the executor takes (docs/execution-contract.md).
 // Unknown fields are tolerated so a newer sender does not break an older
@@ -12,7 +12,13 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 
 export const CancelRunPayload = z.object({ runId, reason: text(1000).optional() });
 
-export const ApprovalDecisionPayload = z.object({ runId, stepId, comment: text(2000).optional() });
+/** `approver`: the caller's teams and role as the gateway authenticated them; checked against the step's approvers. */
+export const ApprovalDecisionPayload = z.object({
+  runId,
+  stepId,
+  comment: text(2000).optional(),
+  approver: z.object({ teams: z.array(text(100)).max(50).default([]), role: z.enum(TOKEN_ROLES) }).optional(),
+});
 
 /** `id` is `<runId>:<stepId>` (a run id may hold colons, a step id cannot); the gateway sends it as `deadLetterId`. */
 const DeadLetterId = z.object({ id: z.string().min(3).max(300).optional(), deadLetterId: z.string().min(3).max(300).optional() });

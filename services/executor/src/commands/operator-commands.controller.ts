@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { CommandEnvelope } from '@steward/messaging';
+import type { z } from 'zod';
 import type { Clock } from '../clock';
 import { CLOCK } from '../executor.tokens';
 import { RunEngine } from '../runs/run.engine';
@@ -11,6 +12,11 @@ import { DeadLetterBulk, discardWork, requeueWork } from './dead-letter-bulk.ser
 
 /** An operator's command without an actor is still recorded, under this name. */
 const UNKNOWN_ACTOR = 'unknown';
+
+/** The caller's teams and role for the approvers check; a command without them is checked by actor name alone. */
+function approverOf(p: z.output<typeof ApprovalDecisionPayload>) {
+  return p.approver === undefined ? {} : { approverTeams: p.approver.teams, approverRole: p.approver.role };
+}
 
 /** Operator actions the gateway sends: cancel, approvals, dead letters (one, or many by id). */
 @Controller()
@@ -35,14 +41,14 @@ export class OperatorCommandsController {
   @EventPattern('cmd:approve_step')
   async approve(@Payload() command: CommandEnvelope): Promise<void> {
     await this.commands.run(command, ApprovalDecisionPayload, (tx, p, meta, c) =>
-      this.engine.execute(tx, { type: 'ApprovalGranted', runId: p.runId, stepId: p.stepId, approver: c.actor ?? UNKNOWN_ACTOR, ...(p.comment !== undefined && { comment: p.comment }), now: this.clock.now() }, meta),
+      this.engine.execute(tx, { type: 'ApprovalGranted', runId: p.runId, stepId: p.stepId, approver: c.actor ?? UNKNOWN_ACTOR, ...approverOf(p), ...(p.comment !== undefined && { comment: p.comment }), now: this.clock.now() }, meta),
     );
   }
 
   @EventPattern('cmd:reject_step')
   async reject(@Payload() command: CommandEnvelope): Promise<void> {
     await this.commands.run(command, ApprovalDecisionPayload, (tx, p, meta, c) =>
-      this.engine.execute(tx, { type: 'ApprovalRejected', runId: p.runId, stepId: p.stepId, approver: c.actor ?? UNKNOWN_ACTOR, ...(p.comment !== undefined && { comment: p.comment }), now: this.clock.now() }, meta),
+      this.engine.execute(tx, { type: 'ApprovalRejected', runId: p.runId, stepId: p.stepId, approver: c.actor ?? UNKNOWN_ACTOR, ...approverOf(p), ...(p.comment !== undefined && { comment: p.comment }), now: this.clock.now() }, meta),
     );
   }
 

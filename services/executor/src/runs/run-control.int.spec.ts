@@ -67,8 +67,15 @@ describe('executor: approvals, timeouts and admission', () => {
       await ex.waitForStatus(runId, 'awaiting_approval');
       const pending = await ex.pool.query(`SELECT step_id, approvers, status FROM executor_approvals WHERE run_id = $1`, [runId]);
       expect(pending.rows).toEqual([{ step_id: 'gate', approvers: ['pricing-team'], status: 'pending' }]);
-      const outcome = await ex.send('approve_step', { runId, stepId: 'gate', comment: 'change is expected' }, 'ana');
-      expect(outcome).toMatchObject({ status: 'completed', events: [{ type: 'approval.granted', actor: 'ana', data: { approver: 'ana', comment: 'change is expected', auto: false } }] });
+      // Only the step's approvers (people or teams) decide; the refusal names them.
+      const outsider = await ex.send('approve_step', { runId, stepId: 'gate', approver: { teams: ['billing'], role: 'operator' } }, 'mallory');
+      expect(outsider).toMatchObject({ status: 'rejected', code: 'forbidden' });
+      expect(outsider.status === 'rejected' && outsider.reason).toContain('its approvers are pricing-team');
+      const outcome = await ex.send('approve_step', { runId, stepId: 'gate', comment: 'change is expected', approver: { teams: ['billing', 'pricing-team'], role: 'operator' } }, 'ana');
+      expect(outcome).toMatchObject({
+        status: 'completed',
+        events: [{ type: 'approval.granted', actor: 'ana', data: { approver: 'ana', authority: { via: 'team', team: 'pricing-team' }, comment: 'change is expected', auto: false } }],
+      });
       await ex.waitForStatus(runId, 'succeeded');
       const decided = await ex.pool.query(`SELECT status, decided_by, comment FROM executor_approvals WHERE run_id = $1`, [runId]);
       expect(decided.rows).toEqual([{ status: 'granted', decided_by: 'ana', comment: 'change is expected' }]);
@@ -79,9 +86,10 @@ describe('executor: approvals, timeouts and admission', () => {
     it('rejecting fails the run with the approver and comment recorded', async () => {
       const runId = await ex.requestRun(gated('fail'));
       await ex.waitForStatus(runId, 'awaiting_approval');
-      await ex.send('reject_step', { runId, stepId: 'gate', comment: 'numbers look wrong' }, 'bob');
+      // An admin outside the list may decide (break-glass); the event says so.
+      await ex.send('reject_step', { runId, stepId: 'gate', comment: 'numbers look wrong', approver: { teams: [], role: 'admin' } }, 'bob');
       await ex.waitForStatus(runId, 'failed');
-      expect((await ex.waitForEvent(runId, 'approval.rejected')).data).toMatchObject({ approver: 'bob', comment: 'numbers look wrong' });
+      expect((await ex.waitForEvent(runId, 'approval.rejected')).data).toMatchObject({ approver: 'bob', authority: { via: 'admin' }, comment: 'numbers look wrong' });
       expect(await ex.types(runId)).not.toContain('step.dead_lettered');
     });
 

@@ -16,4 +16,6 @@ export interface Principal {
   /** The token's name: the actor recorded on every event the call causes. */
   name: string;
   role: TokenRole;
+  /** The token's teams, sent with approvals so the executor can check a step's approvers. */
+  teams: string[];
 }

@@ -2,11 +2,12 @@ import type { CheckResult, ProjectionChecker } from '../verify/projection.checke
 import { projectToken, type TokenRow } from './token.projection';
 import type { TokenRepository } from './token.repository';
 
-const FIELDS: Array<keyof TokenRow> = ['name', 'role', 'salt', 'hash', 'createdAt', 'createdBy', 'revokedAt'];
+const FIELDS: Array<keyof TokenRow> = ['name', 'role', 'teams', 'salt', 'hash', 'createdAt', 'createdBy', 'revokedAt'];
 const EXAMPLES = 5;
 
 function same(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
   return a === b;
 }
 

@@ -7,6 +7,7 @@ export type TokenCommand =
       tokenId: string;
       name: string;
       role: TokenRole;
+      teams?: string[];
       salt: string;
       hash: string;
       actor: string;
@@ -45,6 +46,7 @@ export const tokenDecider: Decider<TokenState, TokenCommand, TokenEvent> = {
           tokenId: command.tokenId,
           name: command.name,
           role: command.role,
+          ...(command.teams !== undefined && command.teams.length > 0 && { teams: command.teams }),
           salt: command.salt,
           hash: command.hash,
           createdBy: command.actor,

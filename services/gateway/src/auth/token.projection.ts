@@ -5,6 +5,7 @@ export interface TokenRow {
   id: string;
   name: string;
   role: TokenRole;
+  teams: string[];
   salt: string;
   hash: string;
   createdAt: Date;
@@ -26,6 +27,7 @@ export function projectToken(rows: Map<string, TokenRow>, event: StoredEvent): v
       id: d.tokenId,
       name: d.name,
       role: d.role,
+      teams: d.teams ?? [],
       salt: d.salt,
       hash: d.hash,
       createdAt: event.occurredAt,

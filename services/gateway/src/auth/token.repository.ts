@@ -7,6 +7,7 @@ interface Row {
   id: string;
   name: string;
   role: TokenRole;
+  teams: string[];
   salt: string;
   hash: string;
   created_at: Date;
@@ -14,13 +15,14 @@ interface Row {
   revoked_at: Date | null;
 }
 
-const COLUMNS = 'id, name, role, salt, hash, created_at, created_by, revoked_at';
+const COLUMNS = 'id, name, role, teams, salt, hash, created_at, created_by, revoked_at';
 
 function toTokenRow(r: Row): TokenRow {
   return {
     id: r.id,
     name: r.name,
     role: r.role,
+    teams: r.teams,
     salt: r.salt,
     hash: r.hash,
     createdAt: r.created_at,
@@ -68,8 +70,8 @@ export class TokenRepository {
       if (e.type === TokenCreated.type) {
         const d = e.data as EventData<typeof TokenCreated>;
         await tx.query(
-          `INSERT INTO gateway_tokens (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
-          [d.tokenId, d.name, d.role, d.salt, d.hash, e.occurredAt, d.createdBy],
+          `INSERT INTO gateway_tokens (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
+          [d.tokenId, d.name, d.role, d.teams ?? [], d.salt, d.hash, e.occurredAt, d.createdBy],
         );
       } else if (e.type === TokenRevoked.type) {
         const d = e.data as EventData<typeof TokenRevoked>;

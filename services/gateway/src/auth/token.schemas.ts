@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TOKEN_ROLES } from '@steward/contracts';
+import { TeamNameSchema, TOKEN_ROLES } from '@steward/contracts';
 import { PageQuery, Reason } from '../http/api.schemas';
 import { TOKEN_ID } from './token.format';
 
@@ -10,6 +10,7 @@ export const CreateTokenBody = z.strictObject({
     .max(100)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'expected letters, digits and . _ @ - (it becomes the actor in the audit trail)'),
   role: z.enum(TOKEN_ROLES),
+  teams: z.array(TeamNameSchema).max(50).optional().meta({ description: "teams the holder belongs to; approval steps' approvers may name them" }),
 });
 
 export const TokenIdParams = z.strictObject({
@@ -30,6 +31,7 @@ export const TokenSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: z.enum(TOKEN_ROLES),
+  teams: z.array(z.string()),
   createdAt: z.string(),
   createdBy: z.string(),
   revokedAt: z.string().nullable(),

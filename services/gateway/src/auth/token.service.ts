@@ -27,6 +27,7 @@ export interface TokenView {
   id: string;
   name: string;
   role: TokenRole;
+  teams: string[];
   createdAt: string;
   createdBy: string;
   revokedAt: string | null;
@@ -44,6 +45,7 @@ function view(row: TokenRow): TokenView {
     id: row.id,
     name: row.name,
     role: row.role,
+    teams: row.teams,
     createdAt: row.createdAt.toISOString(),
     createdBy: row.createdBy,
     revokedAt: row.revokedAt?.toISOString() ?? null,
@@ -80,10 +82,11 @@ export class TokenService {
     private readonly cacheTtlMs: number,
   ) {}
 
-  async create(input: { name: string; role: TokenRole }, actor: Principal, metadata: EventMetadata = {}): Promise<TokenView & { token: string }> {
+  async create(input: { name: string; role: TokenRole; teams?: string[] }, actor: Principal, metadata: EventMetadata = {}): Promise<TokenView & { token: string }> {
     const { id, token } = generateToken();
     const { salt, hash } = await hashToken(token);
-    await this.execute({ kind: 'create', tokenId: id, name: input.name, role: input.role, salt, hash, actor: actor.name }, { ...metadata, actor: actor.name });
+    const teams = input.teams === undefined ? undefined : [...new Set(input.teams)];
+    await this.execute({ kind: 'create', tokenId: id, name: input.name, role: input.role, ...(teams !== undefined && { teams }), salt, hash, actor: actor.name }, { ...metadata, actor: actor.name });
     const row = await this.tokens.findById(id);
     return { ...view(row!), token };
   }
@@ -116,7 +119,7 @@ export class TokenService {
     if (cached) this.cache.delete(key);
     const row = await this.tokens.findById(tokenIdOf(bearer));
     if (!row || row.revokedAt !== null || !(await verifyTokenHash(bearer, row))) throw new UnauthorisedError();
-    const principal: Principal = { tokenId: row.id, name: row.name, role: row.role };
+    const principal: Principal = { tokenId: row.id, name: row.name, role: row.role, teams: row.teams };
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
     this.cache.set(key, { principal, expiresAt: now + this.cacheTtlMs });
     return principal;

@@ -57,6 +57,16 @@ describe('API tokens', () => {
     expect(events[1]).toMatchObject({ data: { tokenId: viewer.id, revokedBy: 'bootstrap-admin', reason: 'leaked in a log' }, metadata: { actor: 'bootstrap-admin' } });
   });
 
+  it('keeps the teams a token belongs to (approvers may name them) and refuses a malformed team with its path', async () => {
+    const created = await gw.request('POST', '/api/v1/tokens', { body: { name: 'pricing-lead', role: 'operator', teams: ['pricing-team', 'ops', 'ops'] } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'pricing-lead', teams: ['pricing-team', 'ops'] });
+    expect((await gw.request('GET', `/api/v1/tokens/${created.body.id}`)).body.teams).toEqual(['pricing-team', 'ops']);
+    const bad = await gw.request('POST', '/api/v1/tokens', { body: { name: 'x', role: 'viewer', teams: ['Pricing Team'] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues).toEqual([expect.objectContaining({ path: 'body.teams[0]' })]);
+  });
+
   it('refuses a second live token with the same name, and 404s an unknown id', async () => {
     await gw.tokenFor('viewer', 'grafana');
     const dup = await gw.request('POST', '/api/v1/tokens', { body: { name: 'grafana', role: 'admin' } });

@@ -22,11 +22,11 @@ export class RunsController {
 
   @Endpoint({ method: 'POST', path: '/approvals/:run/:step/approve', tag: 'approvals', role: 'operator', service: 'executor', summary: 'Approve a waiting step; the run continues', params: ApprovalParams, body: CommentBody, response: CommandOutcomeSchema })
   approve(@Input('params') p: z.output<typeof ApprovalParams>, @Input('body') b: z.output<typeof CommentBody>, @Caller() caller: Principal) {
-    return this.commands.dispatch({ service: 'executor', command: 'approve_step', action: 'approvals.approve', payload: { runId: p.run, stepId: p.step, ...b }, target: { run: p.run, step: p.step } }, caller);
+    return this.commands.dispatch({ service: 'executor', command: 'approve_step', action: 'approvals.approve', payload: { runId: p.run, stepId: p.step, ...b, approver: { teams: caller.teams, role: caller.role } }, target: { run: p.run, step: p.step } }, caller);
   }
 
   @Endpoint({ method: 'POST', path: '/approvals/:run/:step/reject', tag: 'approvals', role: 'operator', service: 'executor', summary: 'Reject a waiting step; the run fails', params: ApprovalParams, body: CommentBody, response: CommandOutcomeSchema })
   reject(@Input('params') p: z.output<typeof ApprovalParams>, @Input('body') b: z.output<typeof CommentBody>, @Caller() caller: Principal) {
-    return this.commands.dispatch({ service: 'executor', command: 'reject_step', action: 'approvals.reject', payload: { runId: p.run, stepId: p.step, ...b }, target: { run: p.run, step: p.step } }, caller);
+    return this.commands.dispatch({ service: 'executor', command: 'reject_step', action: 'approvals.reject', payload: { runId: p.run, stepId: p.step, ...b, approver: { teams: caller.teams, role: caller.role } }, target: { run: p.run, step: p.step } }, caller);
   }
 }
