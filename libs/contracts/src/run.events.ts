@@ -19,6 +19,8 @@ export const StepErrorSchema = z.object({
   code: z.string().min(1).max(100),
   message: z.string().max(4000),
   retryable: z.boolean(),
+  /** The source asked to wait this long before the next try (HTTP Retry-After); the retry waits at least this. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
 });
 export type StepError = z.infer<typeof StepErrorSchema>;
 

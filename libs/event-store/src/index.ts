@@ -20,3 +20,7 @@ export { unitOfWork, processOnce } from './unit-of-work.transaction';
 export type { ProcessOnceResult } from './unit-of-work.transaction';
 export { CheckpointStore } from './checkpoint.store';
 export { WakeupGate } from './wakeup.gate';
+export { BlobStore, sha256Hex } from './blob.store';
+export type { StoredBlob } from './blob.store';
+export { commitSafeHead, countSelection, readSelectionEncoded } from './selection.query';
+export type { EventSelection } from './selection.query';

@@ -235,9 +235,36 @@ CREATE INDEX events_workflow_time_idx ON events (workflow_id, occurred_at) WHERE
 CREATE INDEX events_type_time_idx ON events (type, occurred_at);
 `;
 
+// Raw capture bodies too large to keep inline in an event, addressed by their
+// sha-256: identical bodies are stored once. Append-only like the events that
+// reference them (captures are never modified), enforced by triggers as for events.
+const blobs = `
+CREATE TABLE blobs (
+  sha256     text        COLLATE "C" PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  size       bigint      NOT NULL CHECK (size >= 0),
+  data       bytea       NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CHECK (octet_length(data) = size)
+);
+CREATE FUNCTION blobs_reject_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE EXCEPTION 'blobs is append-only: % is not allowed', TG_OP
+    USING ERRCODE = '${APPEND_ONLY_VIOLATION}',
+          HINT = 'Raw capture bodies are kept forever; store a new blob instead.';
+END
+$fn$;
+CREATE TRIGGER blobs_no_update_delete BEFORE UPDATE OR DELETE ON blobs
+  FOR EACH ROW EXECUTE FUNCTION blobs_reject_change();
+CREATE TRIGGER blobs_no_truncate BEFORE TRUNCATE ON blobs
+  FOR EACH STATEMENT EXECUTE FUNCTION blobs_reject_change();
+GRANT SELECT, INSERT ON blobs TO steward_service;
+GRANT SELECT ON blobs TO steward_readonly;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'events', sql: events },
   { version: 2, name: 'append_events', sql: appendFunction },
   { version: 3, name: 'inbox_and_checkpoints', sql: inboxAndCheckpoints },
   { version: 4, name: 'time_window_indexes', sql: timeWindowIndexes },
+  { version: 5, name: 'blobs', sql: blobs },
 ];

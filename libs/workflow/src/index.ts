@@ -24,7 +24,7 @@ export { parseExpression, referencedSteps, ExpressionSyntaxError, EXPRESSION_LIM
 export type { Expression, ExpressionFunction, ComparisonOperator, PathSegment } from './expression.parse';
 export { evaluateExpression, evaluateCondition } from './expression.evaluate';
 export type { ExpressionValue, ExpressionScope, EvaluationResult } from './expression.evaluate';
-export { nextRetry, retryDelay, DEFAULT_RETRY_POLICY } from './retry.policy';
+export { nextRetry, retryDelay, DEFAULT_RETRY_POLICY, MAX_RETRY_AFTER_MS } from './retry.policy';
 export type { RetryPolicy, RetryDecision, NextRetryInput } from './retry.policy';
 export {
   nextOccurrence,

@@ -46,7 +46,12 @@ export interface NextRetryInput {
   retryable?: boolean;
   /** A draw in [0, 1), injected so the decision is reproducible. */
   random: number;
+  /** The failed source asked to be left alone this long (HTTP Retry-After): the retry waits at least this. */
+  retryAfterMs?: number;
 }
+
+/** A Retry-After beyond this is not honoured as asked: a source cannot park a step for days. */
+export const MAX_RETRY_AFTER_MS = 6 * 60 * 60_000;
 
 /** The nominal delay before retry number `retry` (1-based), before jitter. */
 export function retryDelay(policy: RetryPolicy, retry: number): number {
@@ -54,7 +59,7 @@ export function retryDelay(policy: RetryPolicy, retry: number): number {
   return Math.min(policy.maxDelayMs, raw);
 }
 
-export function nextRetry({ policy, attempt, errorCode, retryable, random }: NextRetryInput): RetryDecision {
+export function nextRetry({ policy, attempt, errorCode, retryable, random, retryAfterMs }: NextRetryInput): RetryDecision {
   if (retryable === false || policy.nonRetryable.includes(errorCode)) return { retry: false, reason: 'non_retryable' };
   if (attempt > policy.maxAttempts) return { retry: false, reason: 'budget_exhausted' };
   const r = Math.min(Math.max(random, 0), 1);
@@ -62,5 +67,7 @@ export function nextRetry({ policy, attempt, errorCode, retryable, random }: Nex
   // schedule never waits longer than 30 s, 5 min, 30 min, yet retries of
   // many steps that failed together spread over the last fifth of each wait.
   const delayMs = Math.round(retryDelay(policy, attempt) * (1 - policy.jitter * r));
-  return { retry: true, delayMs };
+  // A source that said when to come back (429/503 Retry-After) is not asked sooner, even past maxDelay.
+  const asked = retryAfterMs === undefined ? 0 : Math.min(Math.max(retryAfterMs, 0), MAX_RETRY_AFTER_MS);
+  return { retry: true, delayMs: Math.max(delayMs, Math.round(asked)) };
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_POLICY, nextRetry, retryDelay } from './index';
+import { DEFAULT_RETRY_POLICY, MAX_RETRY_AFTER_MS, nextRetry, retryDelay } from './index';
 
 const policy = DEFAULT_RETRY_POLICY;
 
@@ -32,6 +32,15 @@ describe('retry policy', () => {
     const almostOne = nextRetry({ policy, attempt: 3, errorCode: 'x', random: 0.999999 });
     expect(almostOne).toEqual({ retry: true, delayMs: 1_440_000 });
     expect(nextRetry({ policy: { ...policy, jitter: 0 }, attempt: 1, errorCode: 'x', random: 0.9 })).toEqual({ retry: true, delayMs: 30_000 });
+  });
+
+  it("waits at least as long as the source's Retry-After asked, also beyond maxDelay, up to a ceiling", () => {
+    expect(nextRetry({ policy, attempt: 1, errorCode: 'http_429', random: 0, retryAfterMs: 120_000 })).toEqual({ retry: true, delayMs: 120_000 });
+    expect(nextRetry({ policy, attempt: 2, errorCode: 'http_429', random: 0, retryAfterMs: 5_000 })).toEqual({ retry: true, delayMs: 300_000 });
+    expect(nextRetry({ policy, attempt: 3, errorCode: 'http_503', random: 0, retryAfterMs: 3_600_000 })).toEqual({ retry: true, delayMs: 3_600_000 });
+    expect(nextRetry({ policy, attempt: 1, errorCode: 'http_503', random: 0, retryAfterMs: 10 * 86_400_000 })).toEqual({ retry: true, delayMs: MAX_RETRY_AFTER_MS });
+    // It does not buy extra attempts.
+    expect(nextRetry({ policy, attempt: 4, errorCode: 'http_429', random: 0, retryAfterMs: 1_000 })).toEqual({ retry: false, reason: 'budget_exhausted' });
   });
 
   it('is deterministic: the same inputs give the same decision', () => {

@@ -23,6 +23,15 @@ describe('run decider: retry policy', () => {
     given(secondRunning).when(cmd.fail('fetch', 2, 35)).then([{ type: 'step.failed' }, { type: 'step.retry_scheduled', data: { nextAttempt: 3, delayMs: 300_000, dueAt: iso(335) } }]);
   });
 
+  it("waits as long as the source's Retry-After asked when that is longer than the policy's delay", () => {
+    given(fetching())
+      .when({ type: 'StepFailed', runId: 'r1', stepId: 'fetch', attempt: 1, error: { code: 'http_429', message: 'slow down', retryable: true, retryAfterMs: 120_000 }, now: at(3), random: 0 })
+      .then([
+        { type: 'step.failed', data: { error: { code: 'http_429', retryAfterMs: 120_000 } } },
+        { type: 'step.retry_scheduled', data: { nextAttempt: 2, delayMs: 120_000, dueAt: iso(123) } },
+      ]);
+  });
+
   it('shortens a delay by the jitter draw, never lengthens it', () => {
     const decided = given(fetching())
       .when({ type: 'StepFailed', runId: 'r1', stepId: 'fetch', attempt: 1, error: { code: 'x', message: 'x', retryable: true }, now: at(3), random: 0.5 })

@@ -203,6 +203,7 @@ export function afterFailedAttempt(d: Decision, stepId: string, error: StepError
     errorCode: error.code,
     retryable: error.retryable,
     random,
+    ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }),
   });
   if (decision.retry) {
     d.emit({

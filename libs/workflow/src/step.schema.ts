@@ -13,8 +13,13 @@ export interface HttpSource {
   headers: Record<string, string>;
   query: Record<string, string | number | boolean>;
   body?: unknown;
-  /** A reference the collector resolves; the secret itself never appears in a definition or event. */
-  auth?: { secretRef: string };
+  /**
+   * A reference the collector resolves (STEWARD_SECRET_<NAME> in its
+   * environment); the secret itself never appears in a definition or event.
+   * Sent as header `header` (default Authorization) with `scheme` before it
+   * (default Bearer; '' sends the bare value), or as query parameter `query`.
+   */
+  auth?: { secretRef: string; header?: string; scheme?: string; query?: string };
 }
 export type FileSource = { kind: 'file'; path: string } | { kind: 'file'; glob: string };
 export interface HandlerSource {
@@ -25,6 +30,16 @@ export interface HandlerSource {
 export interface CollectSpec {
   source: HttpSource | FileSource | HandlerSource;
   rateLimit?: { count: number; perMs: number };
+  /** Fetches of this source running at once, across every collector replica. */
+  concurrency?: number;
+  /** Time for one request (connect to last byte); the step timeout still bounds the attempt. */
+  requestTimeoutMs?: number;
+  /** Bodies larger than this are refused (permanent `body_too_large`). */
+  maxBodyBytes?: number;
+  /** Redirects followed (each re-checked by the collector's destination guard). */
+  maxRedirects?: number;
+  /** Accepted content types (`text/csv`, `application/*`); another one is a permanent `invalid_content_type`. */
+  accept?: string[];
 }
 export interface TransformSpec {
   name: string;
@@ -104,8 +119,35 @@ const httpSchema = z.strictObject({
   headers: z.record(z.string(), z.string({ error: 'expected a header value (text)' }), { error: 'expected a map of header: value' }).default({}),
   query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }), { error: 'expected a map of name: value' }).default({}),
   body: z.unknown().optional(),
-  auth: z.strictObject({ secretRef: text('a secret reference', 200) }).optional(),
+  auth: z
+    .strictObject({
+      secretRef: text('a secret reference', 200),
+      header: z.string({ error: 'expected a header name' }).regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, { error: 'expected a header name' }).optional(),
+      scheme: z.string({ error: 'expected an auth scheme such as Bearer' }).max(50, { error: 'expected an auth scheme such as Bearer' }).optional(),
+      query: text('a query parameter name', 100).optional(),
+    })
+    .superRefine((a, ctx) => {
+      if (a.query !== undefined && (a.header !== undefined || a.scheme !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'expected either query or header/scheme, not both' });
+      }
+    })
+    .optional(),
 });
+
+const SIZE = 'expected a size such as 512KB, 10MB or a number of bytes';
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
+const size = z.union([z.number(), z.string()], { error: SIZE }).transform((v, ctx) => {
+  const m = typeof v === 'number' ? [String(v), String(v), 'b'] : /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(v);
+  const unit = m ? SIZE_UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes > 1024 ** 3) {
+    ctx.addIssue({ code: 'custom', message: `${SIZE}, from 1 byte to 1GB`, input: v });
+    return z.NEVER;
+  }
+  return bytes;
+});
+const CONTENT_TYPE = 'expected a content type such as text/csv or application/*';
+const contentTypePattern = z.string({ error: CONTENT_TYPE }).regex(/^[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]+|\*)$/i, { error: CONTENT_TYPE });
 
 const fileSchema = z
   .strictObject({ path: text('a file path', 1000).optional(), glob: text('a glob', 1000).optional() })
@@ -119,6 +161,11 @@ const collectSchema = z
     file: fileSchema.optional(),
     handler: text('a handler name', 200).optional(),
     rateLimit: z.string({ error: RATE }).optional(),
+    concurrency: positiveInt(1000).optional(),
+    timeout: duration.optional(),
+    maxBodySize: size.optional(),
+    maxRedirects: z.number({ error: 'expected a number of redirects from 0 to 20' }).int({ error: 'expected a number of redirects from 0 to 20' }).min(0, { error: 'expected a number of redirects from 0 to 20' }).max(20, { error: 'expected a number of redirects from 0 to 20' }).optional(),
+    accept: z.array(contentTypePattern, { error: 'expected a list of content types' }).min(1, { error: 'expected at least one content type' }).optional(),
   })
   .superRefine((c, ctx) => {
     exactlyOne(c, ['http', 'file', 'handler'], ctx);
@@ -130,6 +177,11 @@ const collectSchema = z
     (c): CollectSpec => ({
       source: c.http !== undefined ? { kind: 'http', ...c.http } : c.file !== undefined ? c.file : { kind: 'handler', handler: c.handler! },
       ...(c.rateLimit !== undefined && { rateLimit: parseRate(c.rateLimit)! }),
+      ...(c.concurrency !== undefined && { concurrency: c.concurrency }),
+      ...(c.timeout !== undefined && { requestTimeoutMs: c.timeout }),
+      ...(c.maxBodySize !== undefined && { maxBodyBytes: c.maxBodySize }),
+      ...(c.maxRedirects !== undefined && { maxRedirects: c.maxRedirects }),
+      ...(c.accept !== undefined && { accept: c.accept.map((t) => t.toLowerCase()) }),
     }),
   );
 
