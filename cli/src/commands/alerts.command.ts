@@ -3,7 +3,7 @@ import { ValidationError } from '@steward/contracts';
 import { idPath, paged, type ActionFactory, type PageOptions, type Row } from '../command.context';
 import { formatDuration, parseDuration } from '../input/duration.parse';
 import { parseMatcher, readInputFile } from '../input/input.parse';
-import { formatTime, statusColor, type Column } from '../output/table.format';
+import { formatTable, formatTime, statusColor, type Column } from '../output/table.format';
 
 const columns: Column<Row>[] = [
   { header: 'id', value: (r) => r.id },
@@ -17,6 +17,25 @@ const columns: Column<Row>[] = [
   { header: 'runbook', value: (r) => r.runbook, max: 50 },
 ];
 
+const silenceColumns: Column<Row>[] = [
+  { header: 'id', value: (r) => r.id },
+  { header: 'state', value: (r) => r.state },
+  { header: 'matchers', value: (r) => (Array.isArray(r.matchers) ? (r.matchers as Row[]).map((m) => `${String(m.name)}${m.isEqual === false ? '!' : ''}${m.isRegex ? '=~' : '='}${String(m.value)}`).join(', ') : '') },
+  { header: 'starts', value: (r) => formatTime(r.startsAt) },
+  { header: 'ends', value: (r) => formatTime(r.endsAt) },
+  { header: 'by', value: (r) => r.createdBy },
+  { header: 'comment', value: (r) => r.comment, max: 40 },
+];
+
+const ruleColumns: Column<Row>[] = [
+  { header: 'name', value: (r) => r.name },
+  { header: 'signal', value: (r) => r.signal },
+  { header: 'severity', value: (r) => r.severity },
+  { header: 'workflows', value: (r) => (Array.isArray(r.workflows) ? r.workflows.join(',') : 'all') },
+  { header: 'for', value: (r) => (typeof r.for === 'number' && r.for > 0 ? formatDuration(r.for) : '-') },
+  { header: 'action', value: (r) => (r.action && typeof r.action === 'object' ? String((r.action as Row).type) : '-') },
+];
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerAlertCommands(program: Command, action: ActionFactory): void {
@@ -26,10 +45,11 @@ export function registerAlertCommands(program: Command, action: ActionFactory): 
     alerts
       .command('list')
       .description('list alerts with their runbooks')
-      .option('--state <state>', 'only alerts in this state (firing, acknowledged, resolved)'),
+      .option('--state <state>', 'only alerts in this state (pending, firing, acknowledged, resolved)')
+      .option('--workflow <id>', 'only alerts of this workflow'),
   ).action(
-    action<PageOptions & { state?: string }>(async (ctx, _args, opts) => {
-      ctx.printList(await ctx.list<Row>('/alerts', { state: opts.state }, opts), columns, 'no alerts', opts);
+    action<PageOptions & { state?: string; workflow?: string }>(async (ctx, _args, opts) => {
+      ctx.printList(await ctx.list<Row>('/alerts', { state: opts.state, workflow: opts.workflow }, opts), columns, 'no alerts', opts);
     }),
   );
 
@@ -66,14 +86,54 @@ export function registerAlertCommands(program: Command, action: ActionFactory): 
           service: 'alerter',
           done: (s) =>
             ctx.out.line(
-              `silence ${String(s.id ?? '')} for ${formatDuration(durationSeconds * 1000)}` +
+              `silence ${String(s.silenceId ?? s.id ?? '')} for ${formatDuration(durationSeconds * 1000)}` +
                 `${s.endsAt ? ` (until ${formatTime(s.endsAt)})` : ''}: ${matchers.map((m) => `${m.name}=${m.value}`).join(', ')}`,
             ),
         });
       }),
     );
 
+  const silences = alerts.command('silences').description('silences: list them (expired ones are kept), or end one now');
+  paged(
+    silences
+      .command('list')
+      .description('list silences (active by default)')
+      .option('--state <state>', 'active, expired or all', 'active'),
+  ).action(
+    action<PageOptions & { state: string }>(async (ctx, _args, opts) => {
+      ctx.printList(await ctx.list<Row>('/silences', { state: opts.state }, opts), silenceColumns, 'no silences', opts);
+    }),
+  );
+  silences
+    .command('expire')
+    .description('end a silence now')
+    .argument('<id>', 'silence id')
+    .option('--reason <text>', 'why; recorded in the timeline')
+    .action(
+      action<{ reason?: string }>(async (ctx, [id], opts) => {
+        await ctx.send('POST', `/silences${idPath(id!, 'expire')}`, opts.reason === undefined ? {} : { reason: opts.reason }, {
+          service: 'alerter',
+          done: () => ctx.out.line(`silence ${id} expired`),
+        });
+      }),
+    );
+
   const rules = alerts.command('rules').description('alert rules');
+  rules
+    .command('list')
+    .description('list the applied alert rules, receivers, inhibitions and escalations')
+    .action(
+      action(async (ctx) => {
+        await ctx.show<Row>('/alert-rules', undefined, (body) => {
+          const items = Array.isArray(body.items) ? (body.items as Row[]) : [];
+          if (items.length === 0) ctx.out.line('no alert rules applied (built-in rules still run)');
+          else ctx.out.line(formatTable(ruleColumns, items, { color: ctx.out.color }));
+          const receivers = Array.isArray(body.receivers) ? (body.receivers as Row[]) : [];
+          if (receivers.length > 0) ctx.out.line(`receivers: ${receivers.map((r) => `${String(r.name)} (${String(r.channel)})`).join(', ')}`);
+          if (typeof body.appliedAt === 'string') ctx.out.line(`applied ${formatTime(body.appliedAt)}${typeof body.appliedBy === 'string' ? ` by ${body.appliedBy}` : ''}${typeof body.file === 'string' ? ` from ${body.file}` : ''}`);
+        });
+      }),
+    );
   rules
     .command('apply')
     .description('create or update alert rules from a YAML file')

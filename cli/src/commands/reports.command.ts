@@ -1,16 +1,30 @@
 import type { Command } from 'commander';
 import type { ActionFactory, CommandContext, Row } from '../command.context';
-import { parseDuration } from '../input/duration.parse';
+import { formatDuration, parseDuration } from '../input/duration.parse';
 import { formatDetail } from '../output/detail.format';
 import { bold } from '../output/table.format';
 
 const TITLES: Record<string, string> = {
+  uptime: 'Uptime per service',
   mttd: 'MTTD (mean time to detect)',
+  mtta: 'MTTA (mean time to acknowledge)',
   mttr: 'MTTR (mean time to resolve)',
   successRate: 'Success rate',
   alertFatigue: 'Alert fatigue',
+  incidentsBySeverity: 'Incidents by severity',
   capacity: 'Capacity',
+  spend: 'Spend',
 };
+
+/** Ratios as percentages and millisecond figures as durations, so the report reads without arithmetic. */
+function humanise(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => humanise(v));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, humanise(v, k)]));
+  if (typeof value !== 'number') return value;
+  if (/(^ratio$|Ratio$|Utilisation$)/.test(key)) return `${Math.round(value * 1000) / 10}%`;
+  if (/(^ms$|Ms$)/.test(key)) return formatDuration(Math.round(value));
+  return value;
+}
 
 // Response metadata, not sections.
 const META = new Set(['missing', 'since', 'generatedAt', 'from', 'to', 'title']);
@@ -38,13 +52,16 @@ function printOps(ctx: CommandContext, report: Row, since: string): void {
   for (const [heading, body] of sectionsOf(report)) {
     out.line('');
     out.line(bold(heading, out.color));
-    out.line(formatDetail(body, { color: out.color, indent: '  ' }));
+    out.line(formatDetail(humanise(body), { color: out.color, indent: '  ' }));
   }
   const missing = Array.isArray(report.missing) ? (report.missing as Row[]) : [];
   if (missing.length > 0) {
     out.line('');
     out.line(bold('Missing from this report', out.color));
-    for (const m of missing) out.line(`  ${title(String(m.part))}: needs the ${String(m.service)} service, which is not running`);
+    for (const m of missing) {
+      const why = typeof m.reason === 'string' ? ` (${m.reason})` : ', which is not running';
+      out.line(`  ${title(String(m.part))}: needs the ${String(m.service)} service${why}`);
+    }
   }
 }
 
@@ -52,7 +69,7 @@ export function registerReportCommands(program: Command, action: ActionFactory):
   const reports = program.command('reports').description('reports for operators');
   reports
     .command('ops')
-    .description('MTTD, MTTR, success rate, alert fatigue and capacity; says which parts are missing and why')
+    .description('uptime, success rate, MTTD, MTTA, MTTR, alert fatigue, incidents by severity, spend and capacity; says which parts are missing and why')
     .option('--since <duration>', 'how far back (e.g. 7d, 30d)', '30d')
     .action(
       action<{ since: string }>(async (ctx, _args, opts) => {

@@ -74,3 +74,28 @@ export { TOKEN_ROLES, TeamNameSchema, TokenCreated, TokenRevoked, GatewayBootstr
 export type { TokenRole } from './gateway.events';
 export { RawCaptured, CollectionFailed, COLLECTION_FAILURE_CLASSES, SourceNameSchema, CaptureRequestSchema, CaptureBodySchema, collectionEvents } from './collection.events';
 export type { CaptureBody } from './collection.events';
+export { ReplayStarted, ReplayProgressed, ReplayPublished, ReplayFailed, ReplayIdSchema, TransformRefSchema, ReplaySelectionSchema, replayEvents } from './replay.events';
+export type { ReplaySelection } from './replay.events';
+export { TransformationCompleted, TransformationFailed, TransformationReplayCompleted, DatasetVersionPromoted, RowCountsSchema, transformationEvents } from './transformation.events';
+export type { RowCounts } from './transformation.events';
+export {
+  AlertPending,
+  AlertFiring,
+  AlertAcknowledged,
+  AlertResolved,
+  AlertEscalated,
+  AlertActionTaken,
+  AlertNotificationAttempted,
+  AlertNotificationDelivered,
+  AlertNotificationFailed,
+  SilenceCreated,
+  SilenceExpired,
+  AlertRulesApplied,
+  ALERT_SEVERITIES,
+  CHANNEL_TYPES,
+  ALERT_ACTIONS,
+  alertEvents,
+} from './alert.events';
+export type { AlertSeverity, ChannelType, AlertAction } from './alert.events';
+export { PricesApplied, BudgetSet, BudgetThresholdCrossed, UnitPriceSchema, BudgetThresholdSchema, costEvents } from './cost.events';
+export type { UnitPrice, BudgetThreshold } from './cost.events';

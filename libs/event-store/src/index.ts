@@ -18,6 +18,8 @@ export { handleCommand } from './command.handler';
 export type { Decider, HandleCommandOptions } from './command.handler';
 export { unitOfWork, processOnce } from './unit-of-work.transaction';
 export type { ProcessOnceResult } from './unit-of-work.transaction';
+export { InboxBatcher } from './inbox.batcher';
+export type { InboxBatcherOptions, BatchWork } from './inbox.batcher';
 export { CheckpointStore } from './checkpoint.store';
 export { WakeupGate } from './wakeup.gate';
 export { BlobStore, sha256Hex } from './blob.store';

@@ -105,6 +105,8 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
   private warnedMaskedError = false;
   private readonly metrics: ConsumerMetrics | undefined;
   private backlog: ConsumerBacklogPoller | undefined;
+  /** Nest's lookup normalises the pattern with JSON.parse (which throws for a plain string) on every call: a measurable share of a busy consumer's CPU. */
+  private readonly handlerCache = new Map<string, MessageHandler | null>();
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -174,6 +176,15 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
   unwrap<T>(): T {
     if (!this.nc) throw new Error('Not initialized. Call listen() before unwrap().');
     return this.nc as T;
+  }
+
+  /** Handlers are all registered before listen(); patterns come from subjects, so the cache is bounded. */
+  private handlerFor(pattern: string): MessageHandler | null {
+    const cached = this.handlerCache.get(pattern);
+    if (cached !== undefined) return cached;
+    const handler = this.getHandlerByPattern(pattern);
+    if (this.handlerCache.size < 1_000) this.handlerCache.set(pattern, handler);
+    return handler;
   }
 
   private durableOf(c: JetStreamConsumerOptions): string {
@@ -261,11 +272,11 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
     const keepAlive = setInterval(() => ctx.working(), Math.max(250, b.ackWaitMs / 2));
     const started = Date.now();
     try {
-      const routed = routeMessage(msg, b.stream, this.options.subjects, this.options.registry, (p) => this.getHandlerByPattern(p) !== null);
+      const routed = routeMessage(msg, b.stream, this.options.subjects, this.options.registry, (p) => this.handlerFor(p) !== null);
       if (routed.kind === 'dead_letter') {
         // A label only for types this service handles: the header of a rejected message is unvalidated input.
         const claimed = ctx.getHeader(Headers.Type) ?? this.options.subjects.typeOf(ctx.getSubject());
-        if (claimed !== undefined && this.getHandlerByPattern(claimed) !== null) handling.type = claimed;
+        if (claimed !== undefined && this.handlerFor(claimed) !== null) handling.type = claimed;
         recordSpanError(routed.error);
         handling.outcome = await this.deadLetter(b, ctx, routed.reason, routed.error);
         return;
@@ -278,7 +289,7 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
       handling.type = routed.pattern;
       Object.assign(meta, routed.meta);
       try {
-        await this.invoke(this.getHandlerByPattern(routed.pattern)!, routed.data, ctx);
+        await this.invoke(this.handlerFor(routed.pattern)!, routed.data, ctx);
       } catch (err) {
         recordSpanError(err);
         handling.outcome = await this.onHandlerError(b, ctx, err);

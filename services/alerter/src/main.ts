@@ -1,2 +1,7 @@
-// Placeholder until the alerter service lands; replaced by its bootstrap.
-export {};
+import './tracing.bootstrap';
+import 'reflect-metadata';
+import { bootstrapService } from '@steward/observability';
+import { AlerterModule } from './app.module';
+import { loadConfig } from './config';
+
+void bootstrapService({ service: 'alerter', loadConfig: () => loadConfig(), module: (config, logger) => AlerterModule.forRoot(config, logger) });

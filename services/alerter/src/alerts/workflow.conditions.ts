@@ -1,0 +1,237 @@
+import type { AlertSeverity } from '@steward/contracts';
+import type { Queryable } from '@steward/event-store';
+import { formatDuration } from '@steward/workflow';
+import { judgeDuration } from '../domain/baseline';
+import { BURN_WINDOWS_MS, evaluateBurnRate } from '../domain/burn-rate';
+import type { Labels } from '../domain/fingerprint';
+import { renderTemplate } from '../domain/template';
+import type { SignalRepository, WorkflowMeta } from '../projection/signal.repository';
+import type { AlertRule, RuleFile, Signal } from '../rules/rules.schema';
+import type { Condition } from './alert.model';
+
+/** Defaults of the built-in rules, from the alerter's config. */
+export interface BuiltinSettings {
+  burnMinVolume: number;
+  baselineMinSamples: number;
+  baselineWindow: number;
+  baselineMaxDeviation: number;
+  baselineForMs: number;
+  consecutiveFailures: number;
+}
+
+/** Where each built-in alert type's runbook lives (docs/runbooks/<type>.md). */
+export const builtinRunbook = (type: string): string => `docs/runbooks/${type.replaceAll('_', '-')}.md`;
+
+export const workflowScope = (workflowId: string): string => `workflow:${workflowId}`;
+
+interface Measured {
+  active: boolean;
+  value?: number;
+  threshold?: number;
+  lastError?: string;
+  impactStartedAt?: Date;
+  summary: string;
+}
+
+/**
+ * Every condition for one workflow at `now`: the built-in rules derived
+ * from its slo and the alerter's defaults, plus the declarative rules that
+ * watch it. A declarative rule of a signal replaces the built-in rule of
+ * that signal for the workflows it names (one breaker, not two).
+ */
+export class WorkflowConditions {
+  constructor(
+    private readonly signals: SignalRepository,
+    private readonly settings: BuiltinSettings,
+  ) {}
+
+  async evaluate(tx: Queryable, workflowId: string, rules: RuleFile, now: Date): Promise<Condition[]> {
+    const wf = await this.signals.workflow(tx, workflowId);
+    if (wf === undefined) return [];
+    const declared = rules.rules.filter((r) => r.signal !== 'budget' && (r.workflows === undefined || r.workflows.includes(workflowId)));
+    const overridden = new Set<Signal>(declared.map((r) => r.signal));
+    const out: Condition[] = [];
+    for (const builtin of this.builtins(wf)) {
+      if (overridden.has(builtin.signal)) continue;
+      out.push(...(await this.conditionsOf(tx, wf, builtin, now, true)));
+    }
+    for (const rule of declared) out.push(...(await this.conditionsOf(tx, wf, rule, now, false)));
+    return out;
+  }
+
+  private builtins(wf: WorkflowMeta): AlertRule[] {
+    const base = { labels: {}, keepFiringFor: 0 };
+    const rules: AlertRule[] = [
+      { ...base, name: 'consecutive_failures', signal: 'consecutive_failures', threshold: this.settings.consecutiveFailures, severity: 'page', for: 0 },
+      { ...base, name: 'duration_baseline', signal: 'duration_baseline', threshold: this.settings.baselineMaxDeviation, minSamples: this.settings.baselineMinSamples, severity: 'ticket', for: this.settings.baselineForMs },
+      { ...base, name: 'dead_letters', signal: 'dead_letters', threshold: 1, severity: 'ticket', for: 0 },
+      { ...base, name: 'heartbeat_missed', signal: 'heartbeat_missed', threshold: 1, severity: 'ticket', for: 0 },
+    ];
+    if (wf.successObjective !== null) rules.push({ ...base, name: 'slo_burn_rate', signal: 'slo_burn_rate', severity: 'page', for: 0 });
+    if (wf.freshnessMs !== null) rules.push({ ...base, name: 'data_freshness', signal: 'data_freshness', severity: 'page', for: 0 });
+    return rules;
+  }
+
+  private async conditionsOf(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean): Promise<Condition[]> {
+    if (rule.signal === 'slo_burn_rate') return this.burnRate(tx, wf, rule, now, builtin);
+    const m = await this.measure(tx, wf, rule, now);
+    if (m === undefined) return [];
+    return [this.condition(wf, rule, rule.name, rule.severity, m, builtin)];
+  }
+
+  private condition(wf: WorkflowMeta, rule: AlertRule, alertname: string, severity: AlertSeverity, m: Measured, builtin: boolean, extra: Labels = {}): Condition {
+    const identity: Labels = { alertname, workflow: wf.workflowId, ...rule.labels, ...extra };
+    const labels: Labels = { ...identity, severity, owner: wf.owner };
+    const vars = {
+      ...labels,
+      value: m.value === undefined ? undefined : round(m.value),
+      threshold: m.threshold,
+      since: m.impactStartedAt?.toISOString(),
+      last_error: m.lastError,
+    };
+    return {
+      scope: workflowScope(wf.workflowId),
+      rule: alertname,
+      severity,
+      identity,
+      labels,
+      active: m.active,
+      forMs: rule.for,
+      keepFiringForMs: rule.keepFiringFor,
+      summary: rule.summary !== undefined ? renderTemplate(rule.summary, vars) : m.summary,
+      runbook: rule.runbook ?? (builtin ? builtinRunbook(rule.signal) : wf.runbook),
+      owner: wf.owner,
+      workflowId: wf.workflowId,
+      ...(m.value !== undefined && { value: m.value }),
+      ...(m.lastError !== undefined && { lastError: m.lastError }),
+      ...(m.impactStartedAt !== undefined && { impactStartedAt: m.impactStartedAt }),
+      ...(rule.action !== undefined && { action: rule.action }),
+    };
+  }
+
+  private async burnRate(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean): Promise<Condition[]> {
+    if (wf.successObjective === null) return [];
+    const counts = await this.signals.windowCounts(tx, wf.workflowId, now, BURN_WINDOWS_MS);
+    const result = evaluateBurnRate({ objective: wf.successObjective, minVolume: this.settings.burnMinVolume, counts: (w) => counts.get(w)! });
+    const tier = result.tier;
+    const recent = tier ? (await this.signals.recentRuns(tx, wf.workflowId, 20)).find((r) => r.outcome !== 'succeeded') : undefined;
+    const describe = (severity: 'page' | 'ticket'): Measured => {
+      const active = tier !== null && tier.severity === severity;
+      const rate = tier ? result.rates.get(tier.longMs)! : 0;
+      return {
+        active,
+        value: rate,
+        ...(tier && { threshold: tier.factor }),
+        ...(recent?.error && { lastError: recent.error }),
+        summary: tier
+          ? `${wf.workflowId} burns its ${pct(wf.successObjective!)} success SLO ${round(rate)}x too fast (over ${formatDuration(tier.longMs)} and ${formatDuration(tier.shortMs)})`
+          : `${wf.workflowId} burns its success SLO within budget`,
+      };
+    };
+    // The ticket tier is suppressed while a page tier fires: evaluateBurnRate returns the highest active tier only.
+    return [
+      this.condition(wf, rule, `${rule.name}_page`, 'page', describe('page'), builtin, { slo: 'success_rate' }),
+      this.condition(wf, rule, `${rule.name}_ticket`, 'ticket', describe('ticket'), builtin, { slo: 'success_rate' }),
+    ];
+  }
+
+  private async measure(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date): Promise<Measured | undefined> {
+    const id = wf.workflowId;
+    switch (rule.signal) {
+      case 'consecutive_failures': {
+        const threshold = rule.threshold ?? this.settings.consecutiveFailures;
+        const runs = await this.signals.recentRuns(tx, id, Math.max(threshold, 1) + 50);
+        const streak = runs.findIndex((r) => r.outcome === 'succeeded');
+        const failed = streak === -1 ? runs : runs.slice(0, streak);
+        const first = failed.at(-1);
+        return {
+          active: failed.length >= threshold,
+          value: failed.length,
+          threshold,
+          ...(failed[0]?.error && { lastError: failed[0].error }),
+          ...(first && { impactStartedAt: first.endedAt }),
+          summary: `${id} failed ${failed.length} runs in a row (threshold ${threshold})`,
+        };
+      }
+      case 'duration_baseline': {
+        const minSamples = rule.minSamples ?? this.settings.baselineMinSamples;
+        const maxDeviation = rule.threshold ?? this.settings.baselineMaxDeviation;
+        const [latest, ...earlier] = await this.signals.successfulDurations(tx, id, this.settings.baselineWindow + 1);
+        if (latest === undefined) return { active: false, summary: `${id} has no successful run yet` };
+        const verdict = judgeDuration({ samples: earlier.map((s) => s.durationMs), latestMs: latest.durationMs, minSamples, maxDeviation });
+        if (verdict.status === 'insufficient_samples') return { active: false, summary: `${id} has ${verdict.samples} of ${minSamples} runs needed for a baseline` };
+        return {
+          active: verdict.status === 'deviates',
+          value: verdict.deviation * 100,
+          threshold: maxDeviation * 100,
+          impactStartedAt: latest.endedAt,
+          summary: `${id} run ${latest.runId} took ${formatDuration(latest.durationMs)}, ${round(Math.abs(verdict.deviation) * 100)}% ${verdict.direction} than its baseline ${formatDuration(verdict.baselineMs)}`,
+        };
+      }
+      case 'dead_letters': {
+        const threshold = rule.threshold ?? 1;
+        const open = await this.signals.openDeadLetters(tx, id);
+        return {
+          active: open.count >= threshold,
+          value: open.count,
+          threshold,
+          ...(open.lastError !== null && { lastError: open.lastError }),
+          ...(open.since !== null && { impactStartedAt: open.since }),
+          summary: `${id} has ${open.count} open dead letter${open.count === 1 ? '' : 's'}`,
+        };
+      }
+      case 'heartbeat_missed': {
+        const threshold = rule.threshold ?? 1;
+        const stalled = await this.signals.openStalledSteps(tx, id);
+        return {
+          active: stalled.count >= threshold,
+          value: stalled.count,
+          threshold,
+          ...(stalled.last !== null && { lastError: `no heartbeat from run ${stalled.last}` }),
+          ...(stalled.since !== null && { impactStartedAt: stalled.since }),
+          summary: `${id} has ${stalled.count} task attempt${stalled.count === 1 ? '' : 's'} that stopped sending heartbeats in runs still open`,
+        };
+      }
+      case 'data_freshness': {
+        if (wf.freshnessMs === null) return undefined;
+        const last = latestOf(wf.lastSuccessAt, wf.lastCaptureAt) ?? wf.appliedAt;
+        const ageMs = now.getTime() - last.getTime();
+        return {
+          active: ageMs > wf.freshnessMs,
+          value: ageMs,
+          threshold: wf.freshnessMs,
+          impactStartedAt: new Date(last.getTime() + wf.freshnessMs),
+          summary: `${id} data is ${formatDuration(ageMs)} old; its SLO allows ${formatDuration(wf.freshnessMs)} (last success ${last.toISOString()})`,
+        };
+      }
+      case 'success_rate': {
+        const window = rule.window ?? 15 * 60_000;
+        const counts = (await this.signals.windowCounts(tx, id, now, [window])).get(window)!;
+        if (counts.total < (rule.minSamples ?? 1)) return { active: false, summary: `${id} had too few runs to judge its success rate` };
+        const rate = (counts.total - counts.bad) / counts.total;
+        return {
+          active: rate < rule.threshold!,
+          value: rate,
+          threshold: rule.threshold!,
+          summary: `${id} succeeded in ${pct(rate)} of ${counts.total} runs over ${formatDuration(window)} (threshold ${pct(rule.threshold!)})`,
+        };
+      }
+      case 'slo_burn_rate':
+      case 'budget':
+        return undefined;
+      default: {
+        const unknown: never = rule.signal;
+        throw new Error(`unknown signal ${String(unknown)}`);
+      }
+    }
+  }
+}
+
+function latestOf(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a > b ? a : b;
+}
+
+const round = (n: number): number => Math.round(n * 100) / 100;
+const pct = (r: number): string => `${round(r * 100)}%`;

@@ -1,0 +1,69 @@
+import type { Pool } from 'pg';
+import { causedBy, type EventData, type EventEnvelope, type TimerFired } from '@steward/contracts';
+import { InboxBatcher, processOnce, type EventStore } from '@steward/event-store';
+import type { Metrics } from '@steward/observability';
+import type { Clock } from '../clock';
+import type { EvaluationService } from '../alerts/evaluation.service';
+import { TIMER_OWNER, type EscalationService } from '../escalation/escalation.service';
+import type { SignalProjector } from './signal.projector';
+
+export const EVENTS_CONSUMER = 'alerter';
+
+/** How events share transactions (InboxBatcher); one batch at a time keeps evaluation in delivery order. */
+export interface IngestBatching {
+  maxBatch: number;
+  maxWaitMs: number;
+}
+
+/**
+ * Per event, inside the inbox transaction: signal projection, evaluation of
+ * the scopes it touched and every alert event that follows. The events the
+ * transport handles at once share one transaction (group commit, in
+ * delivery order); each is acked after it commits. A redelivered event finds
+ * its inbox row; a failing one is retried alone.
+ */
+export class SignalIngest {
+  private readonly ingested;
+  private readonly batcher: InboxBatcher<EventEnvelope>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+    private readonly projector: SignalProjector,
+    private readonly evaluation: EvaluationService,
+    private readonly escalation: EscalationService,
+    private readonly clock: Clock,
+    metrics: Metrics,
+    batching: IngestBatching = { maxBatch: 200, maxWaitMs: 2 },
+  ) {
+    this.ingested = metrics.counter('steward_alerter_events_ingested_total', 'Events the alerter folded into its signals', ['type']);
+    const size = metrics.histogram('steward_alerter_batch_events', 'Events per alerter ingest transaction', [], [1, 5, 10, 25, 50, 100, 200, 500]);
+    this.batcher = new InboxBatcher<EventEnvelope>(
+      pool,
+      store,
+      { consumer: EVENTS_CONSUMER, maxBatch: batching.maxBatch, maxWaitMs: batching.maxWaitMs, parallel: 1, onBatch: (n) => size.observe(n) },
+      (e) => e.id,
+      async (tx, events) => {
+        const now = this.clock.now();
+        for (const e of events) {
+          const scopes = await this.projector.apply(tx, e);
+          for (const scope of scopes) await this.evaluation.evaluate(tx, scope, causedBy(e), now);
+        }
+      },
+    );
+  }
+
+  async handle(e: EventEnvelope): Promise<void> {
+    if ((await this.batcher.submit(e)) === 'processed') this.ingested.inc({ type: e.type });
+  }
+
+  async timer(e: EventEnvelope): Promise<void> {
+    const timer = e.data as EventData<typeof TimerFired>;
+    // Timers of other services share the subject tree; skip them without an inbox row.
+    if (timer.owner !== TIMER_OWNER) return;
+    await processOnce(this.pool, this.store, EVENTS_CONSUMER, e.id, async (tx) => {
+      const rules = await this.evaluation.ruleSet(tx);
+      await this.escalation.timerFired(tx, timer, rules, this.clock.now(), causedBy(e));
+    });
+  }
+}

@@ -1,0 +1,120 @@
+import type { EventEnvelope } from '@steward/contracts';
+import type { Queryable } from '@steward/event-store';
+import { BUDGET_SCOPE } from '../alerts/global.conditions';
+import { workflowScope } from '../alerts/workflow.conditions';
+import type { SignalRepository } from '../projection/signal.repository';
+import { BUDGET_THRESHOLD_CROSSED, BudgetCrossing, thresholdKey } from './budget.event';
+
+type Data = Record<string, any>;
+
+/** The event types the alerter derives signals from. */
+export const SIGNAL_EVENTS = [
+  'workflow.applied',
+  'workflow.paused',
+  'workflow.resumed',
+  'run.succeeded',
+  'run.failed',
+  'run.timed_out',
+  'run.cancelled',
+  'step.timed_out',
+  'step.dead_lettered',
+  'step.requeued',
+  'step.dead_letter_discarded',
+  'collection.raw_captured',
+  BUDGET_THRESHOLD_CROSSED,
+] as const;
+
+/**
+ * Folds one event into the alerter's signal tables and says which scopes
+ * must be re-evaluated. Idempotent per event (run ids and dead letters are
+ * keys), though the inbox already makes each event arrive once.
+ */
+export class SignalProjector {
+  constructor(private readonly signals: SignalRepository) {}
+
+  async apply(tx: Queryable, e: EventEnvelope): Promise<string[]> {
+    const d = e.data as Data;
+    switch (e.type) {
+      case 'workflow.applied':
+        await this.signals.upsertWorkflow(tx, {
+          workflowId: d.id,
+          owner: d.owner,
+          runbook: d.runbook,
+          successObjective: d.slo?.successRate ?? null,
+          freshnessMs: d.slo?.freshnessMs ?? null,
+          monthlyBudgetUsd: d.budget?.monthlyUsd ?? null,
+          appliedAt: new Date(d.appliedAt),
+        });
+        return [workflowScope(d.id)];
+      case 'workflow.paused':
+      case 'workflow.resumed':
+        await this.signals.setPaused(tx, d.id, e.type === 'workflow.paused');
+        return [];
+      case 'run.succeeded':
+      case 'run.failed':
+      case 'run.timed_out': {
+        const recorded = await this.signals.recordRun(tx, {
+          runId: d.runId,
+          workflowId: d.workflowId,
+          outcome: e.type === 'run.succeeded' ? 'succeeded' : e.type === 'run.failed' ? 'failed' : 'timed_out',
+          durationMs: d.durationMs ?? d.timeoutMs ?? 0,
+          error: runError(e.type, d),
+          endedAt: new Date(d.succeededAt ?? d.failedAt ?? d.timedOutAt ?? e.time),
+        });
+        await this.signals.closeStalledSteps(tx, d.runId);
+        return recorded ? [workflowScope(d.workflowId)] : [];
+      }
+      case 'run.cancelled':
+        await this.signals.closeStalledSteps(tx, d.runId);
+        return [workflowScope(d.workflowId)];
+      case 'step.timed_out':
+        if (d.timeout !== 'heartbeat') return [];
+        await this.signals.recordStalledStep(tx, { runId: d.runId, stepId: d.stepId, workflowId: d.workflowId, attempt: d.attempt, at: new Date(d.timedOutAt) });
+        return [workflowScope(d.workflowId)];
+      case 'step.dead_lettered': {
+        const last = (d.attempts as Array<{ error: { code: string; message: string } }>).at(-1);
+        await this.signals.recordDeadLetter(tx, { runId: d.runId, stepId: d.stepId, workflowId: d.workflowId, error: last ? `${d.stepId}: ${last.error.code}: ${last.error.message}` : null, at: new Date(d.deadLetteredAt) });
+        return [workflowScope(d.workflowId)];
+      }
+      case 'step.requeued':
+      case 'step.dead_letter_discarded':
+        await this.signals.closeDeadLetter(tx, d.runId, d.stepId);
+        return [workflowScope(d.workflowId)];
+      case 'collection.raw_captured': {
+        const workflowId = d.workflowId ?? e.workflowid;
+        if (typeof workflowId !== 'string') return [];
+        await this.signals.recordCapture(tx, workflowId, new Date(d.capturedAt));
+        return [workflowScope(workflowId)];
+      }
+      case BUDGET_THRESHOLD_CROSSED: {
+        const parsed = BudgetCrossing.safeParse(d);
+        if (!parsed.success) return [];
+        const b = parsed.data;
+        await this.signals.recordBudget(tx, {
+          scope: b.scope,
+          id: b.id,
+          period: b.period,
+          threshold: thresholdKey(b.threshold),
+          state: b.state,
+          owner: b.owner ?? null,
+          workflowId: b.workflowId ?? (b.scope === 'workflow' ? b.id : null),
+          spentMicros: BigInt(b.spentMicros),
+          budgetMicros: BigInt(b.budgetMicros),
+          forecastMicros: BigInt(b.forecastMicros),
+          at: new Date(b.at),
+        });
+        return [BUDGET_SCOPE];
+      }
+      default:
+        return [];
+    }
+  }
+}
+
+function runError(type: string, d: Data): string | null {
+  if (type === 'run.timed_out') return `run timed out after ${d.timeoutMs} ms`;
+  if (type !== 'run.failed') return null;
+  const step = (d.failedSteps as Array<{ stepId: string; status: string; error?: { code: string; message: string } }>)[0];
+  if (!step) return null;
+  return step.error ? `${step.stepId}: ${step.error.code}: ${step.error.message}` : `${step.stepId} ${step.status}`;
+}

@@ -1,0 +1,97 @@
+import type { Pool } from 'pg';
+import { CommandAccepted, CommandRejected, isStewardError, issuesOf, ValidationError, type EventMetadata, type StoredEvent } from '@steward/contracts';
+import { processOnce, type EventStore, type Queryable } from '@steward/event-store';
+import type { CommandEnvelope } from '@steward/messaging';
+import type { z } from 'zod';
+
+export const COMMAND_CONSUMER = 'cost-tracker-cmd';
+const SERVICE = 'cost-tracker';
+const SAVEPOINT = 'cost_command';
+/** Refusals that are the command's fault: recorded as command.rejected, never retried. */
+const REJECTED_CODES = new Set(['validation', 'not_found', 'illegal_state', 'forbidden']);
+
+export type CommandWork<T> = (tx: Queryable, payload: T, metadata: EventMetadata, command: CommandEnvelope) => Promise<StoredEvent[]>;
+
+/** What a command came to: the events it recorded, nothing (command.accepted), or a refusal (command.rejected). */
+export type CommandResult =
+  | { status: 'recorded'; types: string[] }
+  | { status: 'accepted' }
+  | { status: 'rejected'; code: string; reason: string };
+
+export interface RunOptions {
+  /** Runs in the command's transaction once its outcome is recorded (a bulk command keeps each item's outcome). */
+  onResult?: (tx: Queryable, result: CommandResult) => Promise<void>;
+  /** When the work records no event of its own: the types its `command.accepted` lists (default none). */
+  acceptedEvents?: (tx: Queryable) => Promise<string[]>;
+  /**
+   * Record no `command.accepted` when the work records nothing: for
+   * fire-and-forget commands nobody waits on (heartbeats, up to one a second
+   * per running attempt), which would otherwise flood the log. Refusals are
+   * still recorded.
+   */
+  quietWhenAccepted?: boolean;
+}
+
+/**
+ * Runs a command exactly once (inbox keyed by command id) and records its
+ * outcome as events whose causation id is the command id, which is what the
+ * sender's CommandBus waits for: the domain events it caused, or
+ * `command.accepted` when it changed nothing (a repeat, a heartbeat), or
+ * `command.rejected` with the reason and the fields at fault. A refusal
+ * rolls back whatever the command had done so far.
+ */
+export class CommandRunner {
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventStore,
+  ) {}
+
+  /** `duplicate`: the inbox had it, so its outcome was recorded before. */
+  async run<S extends z.ZodType>(command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>, options: RunOptions = {}): Promise<CommandResult | { status: 'duplicate' }> {
+    const metadata: EventMetadata = {
+      correlationId: command.correlationId,
+      causationId: command.commandId,
+      ...(command.actor !== undefined && { actor: command.actor }),
+      ...(command.traceparent !== undefined && { traceparent: command.traceparent }),
+    };
+    const once = await processOnce(this.pool, this.store, COMMAND_CONSUMER, command.commandId, async (tx): Promise<CommandResult> => {
+      await tx.query(`SAVEPOINT ${SAVEPOINT}`);
+      let result: CommandResult;
+      try {
+        const parsed = schema.safeParse(command.payload);
+        if (!parsed.success) {
+          const issues = issuesOf(parsed.error).map((i) => ({ ...i, path: `payload.${i.path}` }));
+          throw new ValidationError(`invalid ${command.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+        }
+        const events = await work(tx, parsed.data, metadata, command);
+        if (events.length === 0 && options.quietWhenAccepted === true) {
+          result = { status: 'accepted' };
+        } else if (events.length === 0) {
+          const types = (await options.acceptedEvents?.(tx)) ?? [];
+          await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: SERVICE, command: command.name, events: types } });
+          result = { status: 'accepted' };
+        } else {
+          result = { status: 'recorded', types: events.map((e) => e.type) };
+        }
+      } catch (err) {
+        if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
+        await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+        const issues = err instanceof ValidationError ? err.issues : undefined;
+        await this.record(tx, command, metadata, {
+          type: CommandRejected.type,
+          data: { commandId: command.commandId, service: SERVICE, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
+        });
+        result = { status: 'rejected', code: err.code, reason: err.message };
+      }
+      await options.onResult?.(tx, result);
+      return result;
+    });
+    return once.status === 'duplicate' ? { status: 'duplicate' } : once.result;
+  }
+
+  private async record(tx: Queryable, command: CommandEnvelope, metadata: EventMetadata, event: { type: string; data: unknown }): Promise<void> {
+    const runId = (command.payload as { runId?: unknown } | null)?.runId;
+    const meta = { ...metadata, ...(typeof runId === 'string' && { runId }) };
+    await this.store.append(`command-${command.commandId}`, [{ ...event, metadata: meta }], { expected: 'no_stream', tx });
+  }
+}
