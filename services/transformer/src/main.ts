@@ -1,2 +1,7 @@
-// Placeholder until the transformer service lands; replaced by its bootstrap.
-export {};
+import './tracing.bootstrap';
+import 'reflect-metadata';
+import { bootstrapService } from '@steward/observability';
+import { TransformerModule } from './app.module';
+import { loadConfig } from './config';
+
+void bootstrapService({ service: 'transformer', loadConfig: () => loadConfig(), module: (config, logger) => TransformerModule.forRoot(config, logger) });

@@ -71,6 +71,9 @@ const ROUTES: Record<string, RouteCase> = {
     bad: { path: '/silences', body: { matchers: [{ name: '', value: 'w' }], durationSeconds: 60 }, field: 'body.matchers[0].name' },
   },
   'POST /alert-rules': { ok: () => ({ path: '/alert-rules', body: { yaml: 'rules: []\n' } }), expect: unavailable('alerter'), bad: { path: '/alert-rules', body: { file: 'x.yaml' }, field: 'body.yaml' } },
+  'GET /silences': { ok: () => ({ path: '/silences', query: { state: 'all' } }), expect: unavailable('alerter'), bad: { path: '/silences', query: { state: 'gone' }, field: 'query.state' } },
+  'POST /silences/:id/expire': { ok: () => ({ path: '/silences/si-1/expire', body: {} }), expect: unavailable('alerter'), bad: { path: '/silences/si%201/expire', body: {}, field: 'params.id' } },
+  'GET /alert-rules': { ok: () => ({ path: '/alert-rules' }), expect: unavailable('alerter'), bad: { path: '/alert-rules', query: { limit: 'many' }, field: 'query.limit' } },
   'GET /costs/report': { ok: () => ({ path: '/costs/report', query: { by: 'workflow', since: '30d' } }), expect: unavailable('cost-tracker'), bad: { path: '/costs/report', query: { by: 'colour' }, field: 'query.by' } },
   'GET /budgets': { ok: () => ({ path: '/budgets' }), expect: unavailable('cost-tracker'), bad: { path: '/budgets', query: { page: '2' }, field: 'query.page' } },
   'PUT /budgets/:scope/:id': {
@@ -84,6 +87,7 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /datasets': { ok: () => ({ path: '/datasets' }), expect: unavailable('transformer'), bad: { path: '/datasets', query: { limit: '-1' }, field: 'query.limit' } },
   'GET /datasets/:id': { ok: () => ({ path: '/datasets/prices' }), expect: unavailable('transformer'), bad: { path: '/datasets/.prices', field: 'params.id' } },
   'GET /datasets/:id/quarantine': { ok: () => ({ path: '/datasets/prices/quarantine' }), expect: unavailable('transformer'), bad: { path: '/datasets/prices/quarantine', query: { cursor: 'x'.repeat(2000) }, field: 'query.cursor' } },
+  'POST /datasets/:id/promote': { ok: () => ({ path: '/datasets/prices/promote', body: { version: 2, reason: 'testing' } }), expect: unavailable('transformer'), bad: { path: '/datasets/prices/promote', body: { version: 0 }, field: 'body.version' } },
 };
 
 describe('every API route', () => {

@@ -1,0 +1,55 @@
+import { formatTable, type Column } from '../output/table.format';
+
+/** GET /replays/:id/diff, as the gateway answers it. */
+export interface ReplayDiff {
+  replayId: string;
+  transform: string;
+  dataset?: string;
+  version?: number;
+  baseVersion?: number;
+  dryRun: boolean;
+  status: string;
+  processed: number;
+  total: number;
+  counts: { rows: number; upserted: number; unchanged: number; quarantined: number };
+  error?: string;
+  summary?: { added: number; changed: number; removed: number; unchanged: number; quarantined: { new: number; base: number } };
+  rows: Array<{ key: string; change: 'added' | 'changed' | 'removed'; new?: unknown; base?: unknown }>;
+  truncated?: boolean;
+}
+
+const rowColumns: Column<ReplayDiff['rows'][number]>[] = [
+  { header: 'change', value: (r) => r.change },
+  { header: 'key', value: (r) => r.key, max: 40 },
+  { header: 'base', value: (r) => r.base, max: 50 },
+  { header: 'new', value: (r) => r.new, max: 50 },
+];
+
+/** Summary lines, then the differing rows (as many as the gateway returned). */
+export function formatReplayDiff(d: ReplayDiff, color: boolean): string {
+  const against = d.baseVersion === undefined ? 'no earlier version' : `v${d.baseVersion}`;
+  const head = `replay ${d.replayId} ${d.status}: ${d.transform} -> ${d.dataset ?? '?'} v${d.version ?? '?'} against ${against} (${d.processed}/${d.total} captures)`;
+  const lines = [head];
+  if (d.error) lines.push(`error: ${d.error}`);
+  if (d.dryRun || !d.summary) {
+    const c = d.counts;
+    lines.push(`dry run: nothing written; would upsert ${c.upserted}, unchanged ${c.unchanged}, quarantine ${c.quarantined} of ${c.rows} rows`);
+    return lines.join('\n');
+  }
+  const s = d.summary;
+  const base = d.baseVersion === undefined ? '' : ` (v${d.baseVersion}: ${s.quarantined.base})`;
+  const pairs: Array<[string, string]> = [
+    ['added', String(s.added)],
+    ['changed', String(s.changed)],
+    ['removed', String(s.removed)],
+    ['unchanged', String(s.unchanged)],
+    ['quarantined', `${s.quarantined.new}${base}`],
+  ];
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  for (const [k, v] of pairs) lines.push(`  ${k.padEnd(width)}  ${v}`);
+  if (d.rows.length > 0) {
+    lines.push('', formatTable(rowColumns, d.rows, { color }));
+    if (d.truncated) lines.push(`(first ${d.rows.length} of ${s.added + s.changed + s.removed} differing rows; --limit N for more, --json for the data)`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,44 @@
+import { formatReplayDiff, type ReplayDiff } from './diff.format';
+
+const base: ReplayDiff = {
+  replayId: 'rp-1',
+  transform: 'supplier-prices@2',
+  dataset: 'supplier-prices',
+  version: 2,
+  baseVersion: 1,
+  dryRun: false,
+  status: 'completed',
+  processed: 3,
+  total: 3,
+  counts: { rows: 3, upserted: 2, unchanged: 0, quarantined: 1 },
+  summary: { added: 1, changed: 1, removed: 1, unchanged: 4, quarantined: { new: 1, base: 2 } },
+  rows: [
+    { key: 'A', change: 'added', new: { p: 1 } },
+    { key: 'B', change: 'changed', new: { p: 2 }, base: { p: 1 } },
+  ],
+  truncated: true,
+};
+
+describe('replay diff output', () => {
+  it('prints the summary against the base version, then the differing rows', () => {
+    const text = formatReplayDiff(base, false);
+    expect(text.split('\n').slice(0, 6)).toEqual([
+      'replay rp-1 completed: supplier-prices@2 -> supplier-prices v2 against v1 (3/3 captures)',
+      '  added        1',
+      '  changed      1',
+      '  removed      1',
+      '  unchanged    4',
+      '  quarantined  1 (v1: 2)',
+    ]);
+    expect(text).toMatch(/CHANGE\s+KEY\s+BASE\s+NEW/);
+    expect(text).toMatch(/changed\s+B\s+\{"p":1\}\s+\{"p":2\}/);
+    expect(text).toContain('(first 2 of 3 differing rows; --limit N for more, --json for the data)');
+  });
+
+  it('says a dry run wrote nothing and what it would have done', () => {
+    const text = formatReplayDiff({ ...base, dryRun: true, summary: undefined, rows: [], baseVersion: undefined }, false);
+    expect(text).toBe(
+      'replay rp-1 completed: supplier-prices@2 -> supplier-prices v2 against no earlier version (3/3 captures)\ndry run: nothing written; would upsert 2, unchanged 0, quarantine 1 of 3 rows',
+    );
+  });
+});

@@ -1,0 +1,146 @@
+import type { RowCounts } from '@steward/contracts';
+import type { Queryable } from '@steward/event-store';
+
+export interface ReplayRow {
+  replayId: string;
+  transform: string;
+  dataset: string | null;
+  datasetVersion: number | null;
+  baseVersion: number | null;
+  dryRun: boolean;
+  total: number;
+  processed: number;
+  published: boolean;
+  counts: RowCounts;
+  failed: number;
+  error: { code: string; message: string } | null;
+  completedAt: Date | null;
+}
+
+export interface DiffSummary {
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  quarantined: { new: number; base: number };
+}
+
+const COLUMNS = `replay_id, transform, dataset, dataset_version, base_version, dry_run, total, processed, published,
+  rows, upserted, unchanged, quarantined, failed, error, completed_at`;
+
+interface Raw {
+  replay_id: string;
+  transform: string;
+  dataset: string | null;
+  dataset_version: number | null;
+  base_version: number | null;
+  dry_run: boolean;
+  total: string;
+  processed: string;
+  published: boolean;
+  rows: string;
+  upserted: string;
+  unchanged: string;
+  quarantined: string;
+  failed: string;
+  error: ReplayRow['error'];
+  completed_at: Date | null;
+}
+
+function toRow(r: Raw): ReplayRow {
+  return {
+    replayId: r.replay_id,
+    transform: r.transform,
+    dataset: r.dataset,
+    datasetVersion: r.dataset_version,
+    baseVersion: r.base_version,
+    dryRun: r.dry_run,
+    total: Number(r.total),
+    processed: Number(r.processed),
+    published: r.published,
+    counts: { rows: Number(r.rows), upserted: Number(r.upserted), unchanged: Number(r.unchanged), quarantined: Number(r.quarantined) },
+    failed: Number(r.failed),
+    error: r.error,
+    completedAt: r.completed_at,
+  };
+}
+
+/** Per-replay progress of the transformer's side of a backfill. */
+export class ReplayRepository {
+  /** Serialises the handlers of one replay's control events across replicas (started vs published). */
+  async lock(tx: Queryable, replayId: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`transformer-replay:${replayId}`]);
+  }
+
+  async start(
+    tx: Queryable,
+    r: { replayId: string; transform: string; dataset?: string; datasetVersion?: number; baseVersion: number | null; dryRun: boolean; total: number; error?: { code: string; message: string } },
+    now: Date,
+  ): Promise<void> {
+    await tx.query(
+      `INSERT INTO transformer_replays (replay_id, transform, dataset, dataset_version, base_version, dry_run, total, error, started_at, published)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, EXISTS (SELECT 1 FROM transformer_replay_published WHERE replay_id = $1)) ON CONFLICT (replay_id) DO NOTHING`,
+      [r.replayId, r.transform, r.dataset ?? null, r.datasetVersion ?? null, r.baseVersion, r.dryRun, r.total, r.error ? JSON.stringify(r.error) : null, now],
+    );
+  }
+
+  async startForeign(tx: Queryable, replayId: string, consumer: string, now: Date): Promise<void> {
+    await tx.query('INSERT INTO transformer_foreign_replays (replay_id, consumer, started_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [replayId, consumer, now]);
+  }
+
+  /** Of these replays, the ones meant for another service. */
+  async foreign(tx: Queryable, replayIds: string[]): Promise<Set<string>> {
+    const { rows } = await tx.query<{ replay_id: string }>({ name: 'transformer_foreign_replays', text: 'SELECT replay_id FROM transformer_foreign_replays WHERE replay_id = ANY($1::text[])', values: [replayIds] });
+    return new Set(rows.map((r) => r.replay_id));
+  }
+
+  async find(tx: Queryable, replayIds: string[]): Promise<Map<string, ReplayRow>> {
+    const { rows } = await tx.query<Raw>({ name: 'transformer_find_replays', text: `SELECT ${COLUMNS} FROM transformer_replays WHERE replay_id = ANY($1::text[])`, values: [replayIds] });
+    return new Map(rows.map((r) => [r.replay_id, toRow(r)]));
+  }
+
+  /** Adds a batch's work; the row lock serialises concurrent batches so completion is decided once. */
+  async progress(tx: Queryable, replayId: string, delta: { processed: number; counts: RowCounts; failed: number }): Promise<ReplayRow> {
+    const { rows } = await tx.query<Raw>({
+      name: 'transformer_replay_progress',
+      text: `UPDATE transformer_replays SET processed = processed + $2, rows = rows + $3, upserted = upserted + $4, unchanged = unchanged + $5,
+               quarantined = quarantined + $6, failed = failed + $7
+             WHERE replay_id = $1 RETURNING ${COLUMNS}`,
+      values: [replayId, delta.processed, delta.counts.rows, delta.counts.upserted, delta.counts.unchanged, delta.counts.quarantined, delta.failed],
+    });
+    return toRow(rows[0]!);
+  }
+
+  async markPublished(tx: Queryable, replayId: string, now: Date): Promise<ReplayRow | undefined> {
+    await tx.query('INSERT INTO transformer_replay_published (replay_id, published_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [replayId, now]);
+    const { rows } = await tx.query<Raw>(`UPDATE transformer_replays SET published = true WHERE replay_id = $1 RETURNING ${COLUMNS}`, [replayId]);
+    return rows[0] && toRow(rows[0]);
+  }
+
+  async markFailed(tx: Queryable, replayId: string, error: { code: string; message: string }): Promise<void> {
+    await tx.query('UPDATE transformer_replays SET error = $2 WHERE replay_id = $1 AND completed_at IS NULL', [replayId, JSON.stringify(error)]);
+  }
+
+  async complete(tx: Queryable, replayId: string, diff: DiffSummary | null, now: Date): Promise<boolean> {
+    const { rowCount } = await tx.query('UPDATE transformer_replays SET completed_at = $2, diff = $3 WHERE replay_id = $1 AND completed_at IS NULL', [replayId, now, diff ? JSON.stringify(diff) : null]);
+    return rowCount === 1;
+  }
+
+  /** Added, changed, removed and unchanged keys between two versions of a dataset (FULL JOIN on key), with quarantine counts. */
+  async diff(tx: Queryable, dataset: string, version: number, baseVersion: number | null): Promise<DiffSummary> {
+    const { rows } = await tx.query<{ added: string; changed: string; removed: string; unchanged: string; q_new: string; q_base: string }>({
+      name: 'transformer_replay_diff',
+      text: `SELECT count(*) FILTER (WHERE b.key IS NULL) AS added,
+                    count(*) FILTER (WHERE n.key IS NOT NULL AND b.key IS NOT NULL AND n.hash <> b.hash) AS changed,
+                    count(*) FILTER (WHERE n.key IS NULL) AS removed,
+                    count(*) FILTER (WHERE n.hash = b.hash) AS unchanged,
+                    (SELECT count(*) FROM transformer_quarantine WHERE dataset = $1 AND version = $2) AS q_new,
+                    (SELECT count(*) FROM transformer_quarantine WHERE dataset = $1 AND version = $3) AS q_base
+               FROM (SELECT key, hash FROM transformer_rows WHERE dataset = $1 AND version = $2) n
+               FULL JOIN (SELECT key, hash FROM transformer_rows WHERE dataset = $1 AND version = $3) b ON n.key = b.key`,
+      values: [dataset, version, baseVersion ?? -1],
+    });
+    const r = rows[0]!;
+    return { added: Number(r.added), changed: Number(r.changed), removed: Number(r.removed), unchanged: Number(r.unchanged), quarantined: { new: Number(r.q_new), base: Number(r.q_base) } };
+  }
+}
