@@ -2,17 +2,19 @@ import type { Command } from 'commander';
 import { ValidationError } from '@steward/contracts';
 import { idPath, type ActionFactory, type CommandContext, type Row } from '../command.context';
 import { Interrupted, OperationFailed } from '../errors/cli.errors';
-import { exactlyOne, parseTimeArg, parseTransformRef } from '../input/input.parse';
-import { formatDetail } from '../output/detail.format';
+import { exactlyOne, parsePositiveInt, parseTimeArg, parseTransformRef } from '../input/input.parse';
 import { statusColor } from '../output/table.format';
+import { formatReplayDiff, type ReplayDiff } from '../replay/diff.format';
 import { FINAL_REPLAY_STATES, formatReplayProgress, type ReplayStatus } from '../replay/progress.format';
 
 interface StartOptions {
   source?: string;
   workflow?: string;
+  rebuild?: string;
+  types?: string;
   from?: string;
   to?: string;
-  transform: string;
+  transform?: string;
   dryRun?: boolean;
 }
 
@@ -50,31 +52,53 @@ export function registerReplayCommands(program: Command, action: ActionFactory):
 
   replay
     .command('start')
-    .description('replay the raw captures of a source or workflow through a transform version')
+    .description('replay the raw captures of a source or workflow through a transform version, or re-publish stored events to rebuild a service')
     .option('--source <source>', 'replay the captures of this source')
     .option('--workflow <id>', "replay the captures of this workflow's collect steps")
+    .option('--rebuild <service>', "re-publish stored events onto a replay subject for this service to rebuild its projections (recovery)")
+    .option('--types <types>', 'with --rebuild: comma-separated event types to re-publish (default all)')
     .option('--from <time>', 'from this time: ISO 8601 (2026-05-01T00:00:00Z) or a duration ago (7d)')
     .option('--to <time>', 'up to this time, same forms as --from')
-    .requiredOption('--transform <name@version>', 'transform version to run, e.g. supplier-prices@3')
+    .option('--transform <name@version>', 'transform version to run, e.g. supplier-prices@3 (required with --source and --workflow)')
     .option('--dry-run', 'count what would be replayed and check the transform, without writing results')
-    .addHelpText('after', '\nGive exactly one of --source and --workflow.\n\nExample:\n  steward replay start --source supplier-portal --from 30d --transform supplier-prices@3 --dry-run')
+    .addHelpText(
+      'after',
+      '\nGive exactly one of --source, --workflow and --rebuild.\n\nExamples:\n  steward replay start --source supplier-portal --from 30d --transform supplier-prices@3 --dry-run\n  steward replay start --rebuild scheduler',
+    )
     .action(
       action<StartOptions>(async (ctx, _args, opts) => {
-        const by = exactlyOne({ source: opts.source, workflow: opts.workflow }, { source: '--source', workflow: '--workflow' });
-        const transform = parseTransformRef(opts.transform);
+        if (opts.rebuild !== undefined && (opts.source !== undefined || opts.workflow !== undefined)) {
+          const other = opts.source !== undefined ? '--source' : '--workflow';
+          throw new ValidationError(`give either --rebuild or one of --source, --workflow, not --rebuild and ${other}`, [{ path: '--rebuild', message: `not with ${other}` }]);
+        }
+        const by = opts.rebuild !== undefined ? 'rebuild' : exactlyOne({ source: opts.source, workflow: opts.workflow }, { source: '--source', workflow: '--workflow' });
+        if (by !== 'rebuild' && opts.transform === undefined) {
+          throw new ValidationError('--transform is required with --source and --workflow', [{ path: '--transform', message: 'required for a backfill' }]);
+        }
+        if (by === 'rebuild' && opts.transform !== undefined) {
+          throw new ValidationError('--rebuild re-publishes events unchanged; it takes no --transform', [{ path: '--transform', message: 'not with --rebuild' }]);
+        }
+        if (by !== 'rebuild' && opts.types !== undefined) {
+          throw new ValidationError('--types goes with --rebuild only', [{ path: '--types', message: 'only with --rebuild' }]);
+        }
+        const transform = opts.transform === undefined ? undefined : parseTransformRef(opts.transform);
+        const types = opts.types?.split(',').map((t) => t.trim()).filter((t) => t !== '');
         const now = ctx.io.now();
         const from = opts.from === undefined ? undefined : parseTimeArg(opts.from, '--from', now);
         const to = opts.to === undefined ? undefined : parseTimeArg(opts.to, '--to', now);
         if (from && to && from >= to) {
           throw new ValidationError(`--from (${from}) must be before --to (${to})`, [{ path: '--from', message: 'not before --to' }]);
         }
-        const body = { [by]: by === 'source' ? opts.source : opts.workflow, from, to, transform, dryRun: opts.dryRun === true };
+        const body = { [by]: opts[by], from, to, transform, types, dryRun: opts.dryRun === true };
         await ctx.send<Row>('POST', '/replays', body, {
           service: 'ledger',
           done: (r) => {
-            const total = r.total === undefined ? '' : ` over ${String(r.total)} captures`;
-            ctx.out.line(`${opts.dryRun ? 'dry-run ' : ''}replay ${String(r.id)} started${total}`);
-            ctx.out.note(`watch it: steward replay status ${String(r.id)} --watch`);
+            // The outcome is the replay.started event: replayId, total, kind.
+            const id = String(r.replayId ?? r.id);
+            const what = by === 'rebuild' ? `events for ${String(opts.rebuild)}` : 'captures';
+            const total = r.total === undefined ? '' : ` over ${String(r.total)} ${what}`;
+            ctx.out.line(`${opts.dryRun ? 'dry-run ' : ''}${by === 'rebuild' ? 'rebuild' : 'replay'} ${id} started${total}`);
+            ctx.out.note(`watch it: steward replay status ${id} --watch`);
           },
         });
       }),
@@ -103,13 +127,13 @@ export function registerReplayCommands(program: Command, action: ActionFactory):
 
   replay
     .command('diff')
-    .description("compare a replay's results with what the previous transform version produced")
+    .description("compare a replay's dataset version with the version current when it started: added, changed, removed rows and quarantine counts")
     .argument('<id>', 'replay id')
+    .option('--limit <n>', 'differing rows to list (default 20; --json lists 100 unless given)')
     .action(
-      action(async (ctx, [id]) => {
-        await ctx.show<Row>(`/replays${idPath(id!, 'diff')}`, undefined, (d) =>
-          ctx.out.line(formatDetail(d, { color: ctx.out.color })),
-        );
+      action<{ limit?: string }>(async (ctx, [id], opts) => {
+        const limit = opts.limit === undefined ? (ctx.out.json ? undefined : '20') : String(parsePositiveInt(opts.limit, '--limit'));
+        await ctx.show<ReplayDiff>(`/replays${idPath(id!, 'diff')}`, { limit }, (d) => ctx.out.line(formatReplayDiff(d, ctx.out.color)));
       }),
     );
 }

@@ -87,7 +87,7 @@ describe('ledger observability: /metrics, /readyz and presence', () => {
     const { app } = await startLedger();
     try {
       expect(await directory.isRunning('ledger')).toBe(true);
-      expect((await directory.list())[0]).toMatchObject({ service: 'ledger', capabilities: ['relay'] });
+      expect((await directory.list())[0]).toMatchObject({ service: 'ledger', capabilities: ['relay', 'replay', 'cmd:start_replay', 'cmd:cancel_replay'] });
     } finally {
       await app.close();
     }

@@ -74,18 +74,39 @@ export const WaitQuery = z.strictObject({ timeout: Duration.optional() });
 const IsoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-05-01T00:00:00Z' });
 const TRANSFORM_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const EVENT_TYPE = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
+
+/**
+ * A backfill (`source` or `workflow`, with `transform`) re-runs raw captures
+ * through a transform version; a rebuild (`rebuild: SERVICE`, optionally
+ * `types`) re-publishes stored events for a service to rebuild its
+ * projections from. Exactly one of source, workflow, rebuild.
+ */
 export const StartReplayBody = z
   .strictObject({
-    source: Id.optional(),
-    workflow: Id.optional(),
+    source: Id.optional().meta({ description: 'backfill the captures of this source' }),
+    workflow: Id.optional().meta({ description: "backfill the captures of this workflow's collect steps" }),
+    rebuild: z.string().regex(SERVICE_NAME, 'expected a service name such as scheduler').optional().meta({ description: 'rebuild: re-publish stored events for this service' }),
+    types: z.array(z.string().regex(EVENT_TYPE, 'expected an event type <category>.<name>')).min(1).max(500).optional().meta({ description: 'rebuild only: the event types to re-publish (default all)' }),
     from: IsoTime.optional(),
     to: IsoTime.optional(),
-    transform: z.string().regex(TRANSFORM_REF, 'expected NAME@VERSION, e.g. supplier-prices@2'),
+    transform: z.string().regex(TRANSFORM_REF, 'expected NAME@VERSION, e.g. supplier-prices@2').optional().meta({ description: 'backfill only: the transform version to run' }),
     dryRun: z.boolean().optional(),
   })
   .superRefine((b, ctx) => {
-    if ((b.source === undefined) === (b.workflow === undefined)) {
-      ctx.addIssue({ code: 'custom', path: b.source === undefined ? [] : ['workflow'], message: 'give exactly one of source, workflow' });
+    const given = (['source', 'workflow', 'rebuild'] as const).filter((k) => b[k] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: given.length === 0 ? [] : [given[1]!], message: 'give exactly one of source, workflow, rebuild' });
+    }
+    if (b.rebuild === undefined && b.transform === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['transform'], message: 'required for a backfill (source or workflow)' });
+    }
+    if (b.rebuild !== undefined && b.transform !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['transform'], message: 'a rebuild re-publishes events unchanged; it takes no transform' });
+    }
+    if (b.rebuild === undefined && b.types !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['types'], message: 'only a rebuild selects event types' });
     }
     if (b.from !== undefined && b.to !== undefined && Date.parse(b.from) >= Date.parse(b.to)) {
       ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before to' });

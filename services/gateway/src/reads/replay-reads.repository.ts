@@ -1,0 +1,145 @@
+import type { Pool } from 'pg';
+import type { CheckResult, ProjectionChecker } from '../verify/projection.checker';
+
+// Read-only SQL over the ledger's replay projection (ledger_replays, and the
+// live count in ledger_replay_checkpoints). The ledger owns and writes them;
+// the gateway only reads, possibly through the read-only role.
+
+export interface ReplayRow {
+  id: string;
+  kind: 'backfill' | 'rebuild';
+  selection: Record<string, unknown>;
+  transform: string | null;
+  consumer: string;
+  dryRun: boolean;
+  total: number;
+  /** Events on the replay subject (the checkpoint's live count when it is ahead of the last progress event). */
+  published: number;
+  /** What the consumer applied, once it reported completion. */
+  applied: number | null;
+  state: string;
+  requestedBy: string | null;
+  startedAt: Date;
+  publishedAt: Date | null;
+  completedAt: Date | null;
+  failed: { code: string; message: string; at?: string } | null;
+}
+
+interface Row {
+  replay_id: string;
+  kind: 'backfill' | 'rebuild';
+  selection: Record<string, unknown>;
+  transform: string | null;
+  consumer: string;
+  dry_run: boolean;
+  total: string;
+  published: string;
+  applied: string | null;
+  state: string;
+  requested_by: string | null;
+  started_at: Date;
+  published_at: Date | null;
+  completed_at: Date | null;
+  failed: ReplayRow['failed'];
+}
+
+/** SQLSTATE undefined_table: the ledger has not created its replay tables in this database yet. */
+export const UNDEFINED_TABLE = '42P01';
+
+export class ReplayReadsRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async find(replayId: string): Promise<ReplayRow | undefined> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT r.replay_id, r.kind, r.selection, r.transform, r.consumer, r.dry_run, r.total,
+          GREATEST(r.published, COALESCE(c.published, 0)) AS published, r.applied, r.state, r.requested_by,
+          r.started_at, r.published_at, r.completed_at, r.failed
+        FROM ledger_replays r LEFT JOIN ledger_replay_checkpoints c USING (replay_id)
+        WHERE r.replay_id = $1`,
+      [replayId],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.replay_id,
+      kind: r.kind,
+      selection: r.selection,
+      transform: r.transform,
+      consumer: r.consumer,
+      dryRun: r.dry_run,
+      total: Number(r.total),
+      published: Number(r.published),
+      applied: r.applied === null ? null : Number(r.applied),
+      state: r.state,
+      requestedBy: r.requested_by,
+      startedAt: r.started_at,
+      publishedAt: r.published_at,
+      completedAt: r.completed_at,
+      failed: r.failed,
+    };
+  }
+}
+
+/**
+ * `steward verify`'s view of the ledger's replay projection: the verdict of
+ * the latest rebuild (`steward replay start --rebuild ledger`), which the
+ * ledger folds into a shadow table and compares with the live one.
+ */
+export class LedgerReplaysChecker implements ProjectionChecker {
+  readonly name = 'ledger_replays';
+
+  constructor(private readonly pool: Pool) {}
+
+  async check(): Promise<CheckResult> {
+    let rows;
+    try {
+      ({ rows } = await this.pool.query<{ replay_id: string; compared: string; skipped: string; differences: string[]; ok: boolean; verified_at: Date }>(
+        'SELECT replay_id, compared, skipped, differences, ok, verified_at FROM ledger_rebuilds ORDER BY verified_at DESC LIMIT 1',
+      ));
+    } catch (err) {
+      if ((err as { code?: string }).code === UNDEFINED_TABLE) return { ok: true, detail: 'the ledger has not created its replay tables yet' };
+      throw err;
+    }
+    const last = rows[0];
+    if (!last) return { ok: true, detail: 'never rebuilt: run steward replay start --rebuild ledger to compare' };
+    const when = last.verified_at.toISOString();
+    if (last.ok) return { ok: true, detail: `${last.compared} replays match the rebuild ${last.replay_id} (${when}; ${last.skipped} changed since)`, rebuild: last.replay_id };
+    return { ok: false, detail: `${last.differences.length} replays differ from the rebuild ${last.replay_id} (${when}): ${last.differences.slice(0, 3).join('; ')}`, rebuild: last.replay_id, differences: last.differences.slice(0, 50) };
+  }
+}
+
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+
+/**
+ * `GET /replays/:id`: done/total, rate and ETA. `done` is what the consumer
+ * applied once it reported it, otherwise what the ledger published; the rate
+ * is over the replay's whole run so far.
+ */
+export function replayStatus(r: ReplayRow, now: Date) {
+  const done = r.applied ?? r.published;
+  const final = FINAL.has(r.state);
+  const end = r.completedAt ?? (final ? (r.publishedAt ?? now) : now);
+  const seconds = Math.max(0.001, (end.getTime() - r.startedAt.getTime()) / 1000);
+  const ratePerSec = done > 0 ? Math.round((done / seconds) * 10) / 10 : null;
+  const etaSeconds = final ? 0 : ratePerSec === null ? null : Math.ceil(Math.max(0, r.total - done) / ratePerSec);
+  return {
+    id: r.id,
+    status: r.state,
+    kind: r.kind,
+    consumer: r.consumer,
+    ...(r.transform !== null && { transform: r.transform }),
+    dryRun: r.dryRun,
+    selection: r.selection,
+    done,
+    total: r.total,
+    published: r.published,
+    applied: r.applied,
+    ratePerSec,
+    etaSeconds,
+    requestedBy: r.requestedBy,
+    startedAt: r.startedAt.toISOString(),
+    publishedAt: r.publishedAt?.toISOString() ?? null,
+    completedAt: r.completedAt?.toISOString() ?? null,
+    error: r.failed === null ? null : `${r.failed.code}: ${r.failed.message}`,
+  };
+}
