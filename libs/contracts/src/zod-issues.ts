@@ -11,6 +11,11 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, base = ''): string 
   return out === '' ? '(root)' : out;
 }
 
+/** One issue per problem, each naming its field; an unknown field is named itself rather than its parent. */
 export function issuesOf(error: z.ZodError, base = ''): ValidationIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path, base), message: i.message }));
+  return error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: formatPath([...i.path, k], base), message: 'unknown field' }))
+      : [{ path: formatPath(i.path, base), message: i.message }],
+  );
 }

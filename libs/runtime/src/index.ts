@@ -2,3 +2,5 @@
 // closes the same way (Postgres pool, NATS connection, streams, metrics, readiness).
 export { openRuntime, runtimeChecks, closeRuntime } from './service.runtime';
 export type { ServiceRuntime, RuntimeConfig, OpenRuntimeOptions } from './service.runtime';
+export { CommandRunner } from './command.runner';
+export type { CommandRunnerOptions, CommandResult, CommandWork, RunOptions } from './command.runner';

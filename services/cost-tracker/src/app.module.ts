@@ -6,14 +6,13 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceDirectory, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
 import { BudgetRepository } from './budgets/budget.repository';
 import { BudgetService } from './budgets/budget.service';
 import { CapacityPlanner } from './capacity/capacity.planner';
 import { ForecastPlanner } from './capacity/forecast.planner';
 import { UptimeSampler } from './capacity/uptime.sampler';
 import { systemClock, type Clock } from './clock';
-import { CommandRunner } from './commands/command.runner';
 import type { CostConfig } from './config';
 import type { CostServices } from './cost.services';
 import { POOL } from './cost.tokens';
@@ -141,7 +140,7 @@ export class CostTrackerModule {
       ingestor,
       usage,
       batcher: usageBatcher(pool, store, usage, clock, { consumer: EVENTS_CONSUMER, maxBatch: config.COST_BATCH_MAX, maxWaitMs: config.COST_BATCH_WAIT_MS, parallel: config.COST_BATCH_PARALLEL }, metrics),
-      commands: new CommandRunner(pool, store),
+      commands: new CommandRunner(pool, store, { service: 'cost-tracker' }),
     };
     const capacity = new CapacityPlanner(pool, { capacity: config.COST_WORKER_CAPACITY, weeks: config.COST_CAPACITY_WEEKS, targetUtilisation: config.COST_TARGET_UTILISATION }, metrics);
     const forecasts = new ForecastPlanner(pool, config.COST_TIMEZONE);

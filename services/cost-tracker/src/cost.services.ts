@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { EventStore } from '@steward/event-store';
 import type { BudgetService } from './budgets/budget.service';
 import type { Clock } from './clock';
-import type { CommandRunner } from './commands/command.runner';
+import type { CommandRunner } from '@steward/runtime';
 import type { Threshold } from './domain/budget.evaluate';
 import type { PriceRepository } from './prices/price.repository';
 import type { CostIngestor } from './usage/cost.ingestor';

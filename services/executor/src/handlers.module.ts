@@ -2,7 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { EventStore } from '@steward/event-store';
 import type { Clock, Random } from './clock';
-import { CommandRunner } from './commands/command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { OperatorCommandsController } from './commands/operator-commands.controller';
 import { WorkerCommandsController } from './commands/worker-commands.controller';
 import { CLOCK, POOL, RANDOM } from './executor.tokens';

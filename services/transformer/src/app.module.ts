@@ -6,13 +6,12 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { BlobStore, EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
 import { CaptureTransformer } from './captures/capture.transformer';
 import type { BlobSource } from './captures/capture.body';
 import { LiveCaptureService } from './captures/live-capture.service';
 import { TransformRoutes } from './captures/transform.routes';
 import { systemClock, type Clock } from './clock';
-import { CommandRunner } from './commands/command.runner';
 import { parseRoutes, type TransformerConfig } from './config';
 import { DatasetRepository } from './datasets/dataset.repository';
 import { ensureTransformerSchema } from './datasets/transformer.migrations';
@@ -96,7 +95,7 @@ export class TransformerModule {
       live,
       replays: replayService,
       steps: new TransformStepService(pool, store, transforms, live, new StepReportPublisher(nc, subjects, `transformer-${instance}`)),
-      commands: new CommandRunner(pool, store),
+      commands: new CommandRunner(pool, store, { service: 'transformer' }),
       datasets,
       clock,
     };

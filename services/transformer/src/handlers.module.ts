@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { EventStore } from '@steward/event-store';
 import type { Clock } from './clock';
 import { LiveCaptureService } from './captures/live-capture.service';
-import { CommandRunner } from './commands/command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { DatasetRepository } from './datasets/dataset.repository';
 import { ReplayService } from './replay/replay.service';
 import { TransformStepService } from './steps/transform-step.service';

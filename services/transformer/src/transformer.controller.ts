@@ -8,7 +8,7 @@ import type { Clock } from './clock';
 import type { Capture } from './captures/capture.transformer';
 import { LiveCaptureService } from './captures/live-capture.service';
 import { projectWorkflowApplied } from './captures/workflow-steps.projector';
-import { CommandRunner } from './commands/command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { promoteDatasetVersion, PromoteDatasetVersionPayload } from './commands/promote.command';
 import { DatasetRepository } from './datasets/dataset.repository';
 import { ReplayService } from './replay/replay.service';

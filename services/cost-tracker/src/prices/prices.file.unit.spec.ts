@@ -29,7 +29,7 @@ describe('prices file', () => {
       expect.stringMatching(/^prices\[0\]\.match: expected a resource name/),
       expect.stringMatching(/^prices\[0\]\.usd: expected a non-negative decimal/),
       expect.stringMatching(/^prices\[0\]\.from: expected a date/),
-      expect.stringMatching(/^prices\[0\]: Unrecognized key.*colour/),
+      'prices[0].colour: unknown field',
     ]);
     expect(issuesOf('prices: []\n')).toEqual(['prices: list at least one price']);
     expect(issuesOf('prices:\n  - match: a\n    usd: 1\n    from: 2026-01-01\n  - match: a\n    usd: 2\n    from: 2026-01-01\n')).toEqual(['prices[1]: same match, unit and from as prices[0]']);

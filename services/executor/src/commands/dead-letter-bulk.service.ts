@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Clock } from '../clock';
 import type { DeadLetterAction, DeadLetterActionRepository } from '../projection/dead-letter-action.repository';
 import type { RunEngine } from '../runs/run.engine';
-import type { CommandResult, CommandRunner, CommandWork } from './command.runner';
+import type { CommandResult, CommandRunner, CommandWork } from '@steward/runtime';
 import { DiscardDeadLetterPayload, DiscardDeadLettersPayload, RequeueDeadLetterPayload, RequeueDeadLettersPayload } from './command.schemas';
 
 const SINGLE: Record<DeadLetterAction, string> = { requeue: 'requeue_dead_letter', discard: 'discard_dead_letter' };

@@ -6,7 +6,7 @@ import type { Clock } from '../clock';
 import { CLOCK } from '../executor.tokens';
 import { RunEngine } from '../runs/run.engine';
 import { DeadLetterActionRepository } from '../projection/dead-letter-action.repository';
-import { CommandRunner } from './command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { ApprovalDecisionPayload, CancelRunPayload, DiscardDeadLetterPayload, RequeueDeadLetterPayload } from './command.schemas';
 import { DeadLetterBulk, discardWork, requeueWork } from './dead-letter-bulk.service';
 

@@ -5,7 +5,7 @@ import { CLOCK, RANDOM } from '../executor.tokens';
 import type { Clock, Random } from '../clock';
 import { RunProjectionRepository } from '../projection/run-projection.repository';
 import { RunEngine } from '../runs/run.engine';
-import { CommandRunner } from './command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { HeartbeatPayload, StepResultPayload, StepStartedPayload } from './command.schemas';
 
 /** What workers report about the attempts they run (docs/execution-contract.md). */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError, formatPath, type ValidationIssue } from '@steward/contracts';
+import { ValidationError, issuesOf } from '@steward/contracts';
 
 export type InputPart = 'params' | 'query' | 'body';
 
@@ -12,13 +12,6 @@ export type InputPart = 'params' | 'query' | 'body';
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, part: InputPart): z.output<S> {
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const issues: ValidationIssue[] = [];
-  for (const i of result.error.issues) {
-    if (i.code === 'unrecognized_keys') {
-      for (const key of i.keys) issues.push({ path: formatPath([...i.path, key], part), message: 'unknown field' });
-    } else {
-      issues.push({ path: formatPath(i.path, part), message: i.message });
-    }
-  }
+  const issues = issuesOf(result.error, part);
   throw new ValidationError(issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }

@@ -1,33 +1,17 @@
 import type { Pool } from 'pg';
-import type { z } from 'zod';
-import {
-  CommandAccepted,
-  CommandRejected,
-  IllegalStateError,
-  formatPath,
-  isStewardError,
-  NotFoundError,
-  ReplayFailed,
-  ReplayStarted,
-  ValidationError,
-  type EventData,
-  type EventMetadata,
-  type StoredEvent,
-  type ValidationIssue,
-} from '@steward/contracts';
-import { commitSafeHead, countSelection, processOnce, type EventStore, type Queryable } from '@steward/event-store';
+import { z } from 'zod';
+import { IllegalStateError, NotFoundError, ReplayFailed, ReplayStarted, ValidationError, type EventData, type EventMetadata, type StoredEvent } from '@steward/contracts';
+import { commitSafeHead, countSelection, type EventStore, type Queryable } from '@steward/event-store';
+import { CommandRunner, type CommandResult } from '@steward/runtime';
 import type { CommandEnvelope } from '@steward/messaging';
 import { BACKFILL_TYPES, CancelReplayPayload, startReplaySchema, type StartReplay } from './replay.payloads';
 import { applyReplayEvent, FINAL_STATES } from './replay.projection';
 import { storeSelection } from './replay.selection';
 
 export const LEDGER_COMMAND_CONSUMER = 'ledger-cmd';
-const SERVICE = 'ledger';
-const SAVEPOINT = 'ledger_command';
-/** Refusals that are the command's fault: recorded as command.rejected, never retried. */
-const REJECTED_CODES = new Set(['validation', 'not_found', 'illegal_state', 'forbidden']);
 
-export type CommandResult = { status: 'recorded'; events: StoredEvent[] } | { status: 'rejected'; code: string; reason: string } | { status: 'duplicate' };
+/** Unknown command names are refused by the work itself, with the names the ledger takes. */
+const ANY_PAYLOAD = z.unknown();
 
 export interface ReplayCommandsOptions {
   /** Every registered event type: what a rebuild selects when it names no types. */
@@ -43,24 +27,26 @@ export interface ReplayCommandsOptions {
  */
 export class ReplayCommands {
   private readonly now: () => Date;
+  private readonly runner: CommandRunner;
 
   constructor(
-    private readonly pool: Pool,
+    pool: Pool,
     private readonly store: EventStore,
     private readonly options: ReplayCommandsOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.runner = new CommandRunner(pool, store, { service: 'ledger', consumer: LEDGER_COMMAND_CONSUMER });
   }
 
   /** Dispatches by command name; unknown names are refused like a bad payload. */
-  handle(command: CommandEnvelope): Promise<CommandResult> {
+  handle(command: CommandEnvelope): Promise<CommandResult | { status: 'duplicate' }> {
     switch (command.name) {
       case 'start_replay':
-        return this.run(command, startReplaySchema(command.payload), (tx, p, meta) => this.start(tx, command, p, meta));
+        return this.runner.run(command, startReplaySchema(command.payload), (tx, p, meta) => this.start(tx, command, p, meta));
       case 'cancel_replay':
-        return this.run(command, CancelReplayPayload, (tx, p, meta) => this.cancel(tx, p, meta));
+        return this.runner.run(command, CancelReplayPayload, (tx, p, meta) => this.cancel(tx, p, meta));
       default:
-        return this.run(command, null, () => {
+        return this.runner.run(command, ANY_PAYLOAD, () => {
           throw new ValidationError(`the ledger has no command ${command.name}`, [{ path: 'name', message: 'expected start_replay or cancel_replay' }]);
         });
     }
@@ -119,61 +105,6 @@ export class ReplayCommands {
     for (const e of events) await applyReplayEvent(tx, e);
     return events;
   }
-
-  private async run<S extends z.ZodType>(
-    command: CommandEnvelope,
-    schema: S | null,
-    work: (tx: Queryable, payload: z.output<S>, metadata: EventMetadata) => Promise<StoredEvent[]>,
-  ): Promise<CommandResult> {
-    const metadata: EventMetadata = {
-      correlationId: command.correlationId,
-      causationId: command.commandId,
-      ...(command.actor !== undefined && { actor: command.actor }),
-      ...(command.traceparent !== undefined && { traceparent: command.traceparent }),
-    };
-    const once = await processOnce(this.pool, this.store, LEDGER_COMMAND_CONSUMER, command.commandId, async (tx): Promise<CommandResult> => {
-      await tx.query(`SAVEPOINT ${SAVEPOINT}`);
-      try {
-        let payload: z.output<S> = command.payload as z.output<S>;
-        if (schema !== null) {
-          const parsed = schema.safeParse(command.payload);
-          if (!parsed.success) {
-            const issues = payloadIssues(parsed.error);
-            throw new ValidationError(`invalid ${command.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
-          }
-          payload = parsed.data;
-        }
-        const events = await work(tx, payload, metadata);
-        if (events.length === 0) {
-          await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: SERVICE, command: command.name, events: [] } });
-        }
-        return { status: 'recorded', events };
-      } catch (err) {
-        if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
-        await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-        const issues = err instanceof ValidationError ? err.issues : undefined;
-        await this.record(tx, command, metadata, {
-          type: CommandRejected.type,
-          data: { commandId: command.commandId, service: SERVICE, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
-        });
-        return { status: 'rejected', code: err.code, reason: err.message };
-      }
-    });
-    return once.status === 'duplicate' ? { status: 'duplicate' } : once.result;
-  }
-
-  private async record(tx: Queryable, command: CommandEnvelope, metadata: EventMetadata, event: { type: string; data: unknown }): Promise<void> {
-    await this.store.append(`command-${command.commandId}`, [{ ...event, metadata }], { expected: 'no_stream', tx });
-  }
-}
-
-/** Issues with paths under `payload`; an unknown field is named itself rather than its parent. */
-function payloadIssues(error: z.ZodError): ValidationIssue[] {
-  return error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ path: formatPath([...i.path, k], 'payload'), message: 'unknown field' }))
-      : [{ path: formatPath(i.path, 'payload'), message: i.message }],
-  );
 }
 
 function classify(payload: unknown): StartReplay {

@@ -27,13 +27,13 @@ describe('start_replay payloads', () => {
     [{ source: 'a.b', transform: 'prices@0' }, 'transform'],
     [{ source: 'a.b', transform: 'prices@2', to: 'soon' }, 'to'],
     [{ source: 'a.b', transform: 'prices@2', from: '2026-05-02T00:00:00Z', to: '2026-05-01T00:00:00Z' }, 'from'],
-    [{ source: 'a.b', transform: 'prices@2', extra: 1 }, '(root)'],
+    [{ source: 'a.b', transform: 'prices@2', extra: 1 }, 'extra'],
   ])('refuses backfill %j naming %s', (payload, path) => {
     expect(paths(BackfillPayload, payload)).toContain(path);
   });
 
   it('refuses bad rebuilds and cancels naming the field', () => {
-    expect(paths(RebuildPayload, { rebuild: 'ledger', transform: 'x@1' })).toContain('(root)');
+    expect(paths(RebuildPayload, { rebuild: 'ledger', transform: 'x@1' })).toContain('transform');
     expect(paths(RebuildPayload, { rebuild: 'ledger', types: [] })).toContain('types');
     expect(paths(CancelReplayPayload, { replayId: 'X' })).toContain('replayId');
   });

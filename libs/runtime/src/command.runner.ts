@@ -4,17 +4,27 @@ import { processOnce, type EventStore, type Queryable } from '@steward/event-sto
 import type { CommandEnvelope } from '@steward/messaging';
 import type { z } from 'zod';
 
-export const COMMAND_CONSUMER = 'executor-cmd';
-const SERVICE = 'executor';
-const SAVEPOINT = 'executor_command';
+const SAVEPOINT = 'steward_command';
 /** Refusals that are the command's fault: recorded as command.rejected, never retried. */
 const REJECTED_CODES = new Set(['validation', 'not_found', 'illegal_state', 'forbidden']);
 
 export type CommandWork<T> = (tx: Queryable, payload: T, metadata: EventMetadata, command: CommandEnvelope) => Promise<StoredEvent[]>;
 
 /** What a command came to: the events it recorded, nothing (command.accepted), or a refusal (command.rejected). */
+export interface CommandRunnerOptions {
+  /** The service recorded on `command.accepted` / `command.rejected`. */
+  service: string;
+  /** The inbox consumer of the command durable; default `<service>-cmd`. */
+  consumer?: string;
+  /**
+   * Metadata the outcome events carry beyond the command's own (correlation,
+   * causation, actor, trace): e.g. the run id, so a refusal shows in the run's timeline.
+   */
+  outcomeMetadata?: (payload: unknown) => EventMetadata;
+}
+
 export type CommandResult =
-  | { status: 'recorded'; types: string[] }
+  | { status: 'recorded'; types: string[]; events: StoredEvent[] }
   | { status: 'accepted' }
   | { status: 'rejected'; code: string; reason: string };
 
@@ -41,10 +51,15 @@ export interface RunOptions {
  * rolls back whatever the command had done so far.
  */
 export class CommandRunner {
+  private readonly consumer: string;
+
   constructor(
     private readonly pool: Pool,
     private readonly store: EventStore,
-  ) {}
+    private readonly options: CommandRunnerOptions,
+  ) {
+    this.consumer = options.consumer ?? `${options.service}-cmd`;
+  }
 
   /** `duplicate`: the inbox had it, so its outcome was recorded before. */
   async run<S extends z.ZodType>(command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>, options: RunOptions = {}): Promise<CommandResult | { status: 'duplicate' }> {
@@ -54,7 +69,7 @@ export class CommandRunner {
       ...(command.actor !== undefined && { actor: command.actor }),
       ...(command.traceparent !== undefined && { traceparent: command.traceparent }),
     };
-    const once = await processOnce(this.pool, this.store, COMMAND_CONSUMER, command.commandId, async (tx): Promise<CommandResult> => {
+    const once = await processOnce(this.pool, this.store, this.consumer, command.commandId, async (tx): Promise<CommandResult> => {
       await tx.query(`SAVEPOINT ${SAVEPOINT}`);
       let result: CommandResult;
       try {
@@ -68,10 +83,10 @@ export class CommandRunner {
           result = { status: 'accepted' };
         } else if (events.length === 0) {
           const types = (await options.acceptedEvents?.(tx)) ?? [];
-          await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: SERVICE, command: command.name, events: types } });
+          await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: this.options.service, command: command.name, events: types } });
           result = { status: 'accepted' };
         } else {
-          result = { status: 'recorded', types: events.map((e) => e.type) };
+          result = { status: 'recorded', types: events.map((e) => e.type), events };
         }
       } catch (err) {
         if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
@@ -79,7 +94,7 @@ export class CommandRunner {
         const issues = err instanceof ValidationError ? err.issues : undefined;
         await this.record(tx, command, metadata, {
           type: CommandRejected.type,
-          data: { commandId: command.commandId, service: SERVICE, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
+          data: { commandId: command.commandId, service: this.options.service, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
         });
         result = { status: 'rejected', code: err.code, reason: err.message };
       }
@@ -90,8 +105,7 @@ export class CommandRunner {
   }
 
   private async record(tx: Queryable, command: CommandEnvelope, metadata: EventMetadata, event: { type: string; data: unknown }): Promise<void> {
-    const runId = (command.payload as { runId?: unknown } | null)?.runId;
-    const meta = { ...metadata, ...(typeof runId === 'string' && { runId }) };
+    const meta = { ...metadata, ...this.options.outcomeMetadata?.(command.payload) };
     await this.store.append(`command-${command.commandId}`, [{ ...event, metadata: meta }], { expected: 'no_stream', tx });
   }
 }
