@@ -12,3 +12,4 @@ export { eventually } from './eventually';
 export { freePort } from './free-port';
 export { TestWorker, succeed, fail } from './test-worker';
 export type { Job, Outcome } from './test-worker';
+export { startStoreRelay } from './store-relay';

@@ -6,11 +6,10 @@ import { allEvents, EventRegistry, uuidv7, type EventMetadata } from '@steward/c
 import { createPool, EventStore } from '@steward/event-store';
 import { CommandBus, type CommandOutcome } from '@steward/messaging';
 import { Logger } from '@steward/observability';
-import { eventually, type TestEnvironment } from '@steward/testing';
+import { eventually, type TestEnvironment, startStoreRelay } from '@steward/testing';
 import { CostTrackerModule } from '../app.module';
 import type { Clock } from '../clock';
 import { loadConfig } from '../config';
-import { startStoreRelay } from './store-relay.fixture';
 
 /** A clock tests move by hand. */
 export class TestClock implements Clock {

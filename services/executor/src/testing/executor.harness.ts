@@ -6,11 +6,10 @@ import { allEvents, EventRegistry, uuidv7, type StoredEvent } from '@steward/con
 import { createPool, EventStore } from '@steward/event-store';
 import { CommandBus, type CommandOutcome } from '@steward/messaging';
 import { Logger } from '@steward/observability';
-import { eventually, type TestEnvironment } from '@steward/testing';
+import { eventually, type TestEnvironment, startStoreRelay } from '@steward/testing';
 import { hashWorkflow, parseWorkflow, type RunTrigger, type WorkflowDefinition } from '@steward/workflow';
 import { ExecutorModule, type ExecutorOverrides } from '../app.module';
 import { loadConfig } from '../config';
-import { startStoreRelay } from './store-relay.fixture';
 
 export interface RequestOptions {
   runId?: string;

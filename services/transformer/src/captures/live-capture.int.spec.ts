@@ -4,8 +4,7 @@ import { BlobStore, migrate } from '@steward/event-store';
 import { CommandBus } from '@steward/messaging';
 import { envelopeHeaders } from '@steward/messaging';
 import { encodeJsonForTest } from '../testing/encode.fixture';
-import { eventually, useTestEnvironment } from '@steward/testing';
-import { startStoreRelay } from '../testing/store-relay.fixture';
+import { eventually, useTestEnvironment, startStoreRelay } from '@steward/testing';
 import { appendCapture, captureOf, eventsOfType, startTransformer, testStore } from '../testing/transformer.harness';
 
 const env = useTestEnvironment({ setupDatabase: (url) => migrate(url).then(() => undefined) });

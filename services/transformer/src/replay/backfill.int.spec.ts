@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { migrate } from '@steward/event-store';
 import { CommandBus } from '@steward/messaging';
-import { eventually, freePort, useTestEnvironment } from '@steward/testing';
+import { eventually, freePort, useTestEnvironment, startStoreRelay } from '@steward/testing';
 import { captureEnvelope, LedgerStandIn } from '../testing/replay.fixture';
-import { startStoreRelay } from '../testing/store-relay.fixture';
 import { appendCapture, captureOf, eventsOfType, EXAMPLE_TRANSFORMS, startTransformer, testStore, type CaptureData } from '../testing/transformer.harness';
 import { ReplayRepository } from './replay.repository';
 

@@ -1,7 +1,6 @@
 import { migrate } from '@steward/event-store';
 import { decodeCommand } from '@steward/messaging';
-import { eventually, useTestEnvironment } from '@steward/testing';
-import { startStoreRelay } from '../testing/store-relay.fixture';
+import { eventually, useTestEnvironment, startStoreRelay } from '@steward/testing';
 import { appendCapture, captureOf, eventsOfType, startTransformer, testStore } from '../testing/transformer.harness';
 
 const env = useTestEnvironment({ setupDatabase: (url) => migrate(url).then(() => undefined) });

@@ -7,7 +7,7 @@ import { publishEvent } from '@steward/messaging';
 /**
  * What the ledger's relay does, reduced to a polling loop for in-process
  * tests: tail the store in commit-safe order and publish each event with
- * its id as Nats-Msg-Id. Tests of the executor must not import the ledger.
+ * its id as Nats-Msg-Id. Service tests must not import the ledger (services never import each other).
  */
 export function startStoreRelay(store: EventStore, nc: NatsConnection, subjects: Subjects, registry: EventRegistry): { stop(): Promise<void> } {
   const js = jetstream(nc);
