@@ -6,7 +6,7 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
 import { AlerterTicker } from './alerter.ticker';
 import { ActionService } from './alerts/action.service';
 import { AlertEngine } from './alerts/alert.engine';
@@ -14,10 +14,10 @@ import { CommandOutbox } from './alerts/command.outbox';
 import { EvaluationService } from './alerts/evaluation.service';
 import { PlatformProbe } from './alerts/platform.conditions';
 import { ResponseMetrics } from './alerts/response.metrics';
-import { WorkflowConditions } from './alerts/workflow.conditions';
+import { EntityConditions } from './alerts/entity.conditions';
+import { WorkflowConditions, type BuiltinSettings } from './alerts/workflow.conditions';
 import { systemClock, type Clock } from './clock';
 import { AlertCommands } from './commands/alert-commands.service';
-import { CommandRunner } from './commands/command.runner';
 import type { AlerterConfig } from './config';
 import { EscalationService } from './escalation/escalation.service';
 import { AlerterHandlersModule, type AlerterHandlers } from './handlers.module';
@@ -105,6 +105,12 @@ class AlerterLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
   }
 }
 
+/** A command about an alert records its outcome in that alert's timeline (alert events correlate on the alert id). */
+function alertCorrelation(payload: unknown) {
+  const alertId = (payload as { alertId?: unknown } | null)?.alertId;
+  return typeof alertId === 'string' ? { correlationId: alertId } : {};
+}
+
 @Module({})
 export class AlerterModule {
   static async forRoot(config: AlerterConfig, logger: Logger, overrides: AlerterOverrides = {}): Promise<DynamicModule> {
@@ -131,16 +137,25 @@ export class AlerterModule {
         await actions.take(tx, a, c, now, meta);
       },
     });
-    const conditions = new WorkflowConditions(signals, {
+    const builtins: BuiltinSettings = {
       burnMinVolume: config.ALERTER_BURN_MIN_VOLUME,
       baselineMinSamples: config.ALERTER_BASELINE_MIN_SAMPLES,
       baselineWindow: config.ALERTER_BASELINE_WINDOW,
       baselineMaxDeviation: config.ALERTER_BASELINE_MAX_DEVIATION,
       baselineForMs: config.ALERTER_BASELINE_FOR_MS,
       consecutiveFailures: config.ALERTER_CONSECUTIVE_FAILURES,
-    });
+      stepSuccessThreshold: config.ALERTER_STEP_SUCCESS_THRESHOLD,
+      stepWindowMs: config.ALERTER_STEP_WINDOW_MS,
+      stepMinSamples: config.ALERTER_STEP_MIN_SAMPLES,
+      stepBaselineForMs: config.ALERTER_STEP_BASELINE_FOR_MS,
+      sourceFailureThreshold: config.ALERTER_SOURCE_FAILURE_THRESHOLD,
+      sourceWindowMs: config.ALERTER_SOURCE_WINDOW_MS,
+      sourceMinSamples: config.ALERTER_SOURCE_MIN_SAMPLES,
+      serviceDeadLetters: config.ALERTER_SERVICE_DEAD_LETTERS,
+    };
+    const conditions = new WorkflowConditions(signals, builtins);
     const platform = new PlatformProbe(nc, subjects, { consumerLagThreshold: config.ALERTER_CONSUMER_LAG_THRESHOLD, consumerLagForMs: config.ALERTER_CONSUMER_LAG_FOR_MS });
-    const evaluation = new EvaluationService(pool, rules, signals, conditions, engine, clock, config.ALERTER_CHANNEL_FAILURE_THRESHOLD, platform);
+    const evaluation = new EvaluationService(pool, rules, signals, conditions, new EntityConditions(signals, builtins), engine, clock, config.ALERTER_CHANNEL_FAILURE_THRESHOLD, platform);
     const sender = new ChannelSender({ timeoutMs: config.ALERTER_DELIVERY_TIMEOUT_MS, smtpUrl: config.ALERTER_SMTP_URL, emailFrom: config.ALERTER_EMAIL_FROM, secrets: overrides.secrets ?? process.env });
     const delivery = new DeliveryService(
       pool,
@@ -161,7 +176,7 @@ export class AlerterModule {
     );
     const handlers: AlerterHandlers = {
       ingest: new SignalIngest(pool, store, new SignalProjector(signals), evaluation, escalation, clock, metrics, { maxBatch: config.ALERTER_BATCH_MAX, maxWaitMs: config.ALERTER_BATCH_WAIT_MS }),
-      commands: new CommandRunner(pool, store),
+      commands: new CommandRunner(pool, store, { service: 'alerter', outcomeMetadata: alertCorrelation }),
       alertCommands,
     };
 

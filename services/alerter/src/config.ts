@@ -30,6 +30,18 @@ const AlerterConfigSchema = BaseConfigSchema.extend({
   ALERTER_BASELINE_FOR_MS: z.coerce.number().int().nonnegative().default(10 * 60_000),
   /** Built-in circuit breaker: consecutive failed runs that raise `consecutive_failures`. */
   ALERTER_CONSECUTIVE_FAILURES: intFromEnv(3),
+  /** Built-in step_success_rate: a step's attempts must succeed at least this often over the window (with at least the minimum attempts). */
+  ALERTER_STEP_SUCCESS_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.9),
+  ALERTER_STEP_WINDOW_MS: intFromEnv(60 * 60_000),
+  ALERTER_STEP_MIN_SAMPLES: intFromEnv(10),
+  /** Built-in step_duration_baseline: like the run baseline (ALERTER_BASELINE_*), per step; its own pending period. */
+  ALERTER_STEP_BASELINE_FOR_MS: z.coerce.number().int().nonnegative().default(10 * 60_000),
+  /** Built-in source_failure_rate: share of a source's fetches that may fail over the window (with at least the minimum fetches). */
+  ALERTER_SOURCE_FAILURE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
+  ALERTER_SOURCE_WINDOW_MS: intFromEnv(60 * 60_000),
+  ALERTER_SOURCE_MIN_SAMPLES: intFromEnv(10),
+  /** Built-in service_dead_letters: open dead letters of steps targeting one service (across workflows) that page. */
+  ALERTER_SERVICE_DEAD_LETTERS: intFromEnv(5),
   /** Built-in consumer_lag: messages waiting on a durable consumer beyond which it lags, for how long. */
   ALERTER_CONSUMER_LAG_THRESHOLD: intFromEnv(1_000),
   ALERTER_CONSUMER_LAG_FOR_MS: z.coerce.number().int().nonnegative().default(5 * 60_000),

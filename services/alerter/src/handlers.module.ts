@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AlertCommandsController } from './commands/alert-commands.controller';
 import { AlertCommands } from './commands/alert-commands.service';
-import { CommandRunner } from './commands/command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { SignalEventsController } from './signals/signal-events.controller';
 import { SignalIngest } from './signals/signal.ingest';
 

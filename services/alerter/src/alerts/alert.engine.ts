@@ -134,7 +134,7 @@ export class AlertEngine {
     const recorded = await this.append(tx, row, events, cause, 'no_stream');
     const stored: AlertRow = { ...row, state: fire ? 'firing' : 'pending', firedAt: fire ? now : null, streamVersion: events.length };
     await this.alerts.insert(tx, stored);
-    if (fire) await this.afterFiring(tx, stored, c, rules, now, cause);
+    if (fire) await this.afterFiring(tx, stored, c, rules, now, cause, recorded.at(-1)!.eventId);
     return recorded;
   }
 
@@ -142,13 +142,14 @@ export class AlertEngine {
     const recorded = await this.append(tx, a, [firingEvent(a, c, now)], cause);
     const fired: AlertRow = { ...a, state: 'firing', firedAt: now, summary: c.summary, value: c.value ?? null, lastError: c.lastError ?? null, streamVersion: a.streamVersion + 1 };
     await this.alerts.update(tx, a.alertId, { state: 'firing', firedAt: now, summary: c.summary, value: c.value ?? null, lastError: c.lastError ?? null, streamVersion: fired.streamVersion });
-    await this.afterFiring(tx, fired, c, rules, now, cause);
+    await this.afterFiring(tx, fired, c, rules, now, cause, recorded[0]!.eventId);
     return recorded;
   }
 
-  private async afterFiring(tx: Queryable, a: AlertRow, c: Condition, rules: RuleFile, now: Date, cause: EventMetadata): Promise<void> {
+  /** What follows a firing (escalation, actions) is caused by the alert.firing event, in the alert's correlation. */
+  private async afterFiring(tx: Queryable, a: AlertRow, c: Condition, rules: RuleFile, now: Date, cause: EventMetadata, firingEventId: string): Promise<void> {
     await this.hooks.changed(tx, a, rules, now);
-    await this.hooks.fired(tx, a, c, rules, now, this.metadataOf(a, cause));
+    await this.hooks.fired(tx, a, c, rules, now, { ...this.metadataOf(a, cause), causationId: firingEventId });
   }
 
   private async resolve(tx: Queryable, a: AlertRow, reason: 'condition_cleared' | 'cleared_before_firing' | 'operator' | 'rule_removed', rules: RuleFile, now: Date, cause: EventMetadata, actor?: string): Promise<StoredEvent[]> {

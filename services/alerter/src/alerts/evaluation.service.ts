@@ -10,7 +10,11 @@ import type { AlertEngine } from './alert.engine';
 import type { Condition } from './alert.model';
 import { BUDGET_SCOPE, budgetConditions, CHANNELS_SCOPE, channelConditions } from './global.conditions';
 import { PLATFORM_SCOPE, type PlatformObservation, type PlatformProbe } from './platform.conditions';
+import { serviceScope, sourceScope, type EntityConditions } from './entity.conditions';
 import { workflowScope, type WorkflowConditions } from './workflow.conditions';
+
+/** Sources whose fetches are this recent keep being evaluated on the ticker (their windows slide). */
+const SOURCE_HORIZON_MS = 30 * 24 * 3_600_000;
 
 /**
  * Evaluates the rules of one scope (a workflow, budgets, receivers) and
@@ -25,6 +29,7 @@ export class EvaluationService {
     private readonly rules: RuleSetRepository,
     private readonly signals: SignalRepository,
     private readonly workflows: WorkflowConditions,
+    private readonly entities: EntityConditions,
     private readonly engine: AlertEngine,
     private readonly clock: Clock,
     private readonly channelFailureThreshold: number,
@@ -47,7 +52,13 @@ export class EvaluationService {
   /** Every scope, each in its own transaction (one slow workflow does not hold the others). */
   async evaluateAll(): Promise<number> {
     const now = this.clock.now();
-    const scopes = [...(await this.signals.workflowIds(this.pool)).map(workflowScope), BUDGET_SCOPE, CHANNELS_SCOPE];
+    const scopes = [
+      ...(await this.signals.workflowIds(this.pool)).map(workflowScope),
+      ...(await this.signals.activeSources(this.pool, new Date(now.getTime() - SOURCE_HORIZON_MS))).map(sourceScope),
+      ...(await this.signals.deadLetterServices(this.pool)).map(serviceScope),
+      BUDGET_SCOPE,
+      CHANNELS_SCOPE,
+    ];
     const { rows } = await this.pool.query<{ scope: string }>(`SELECT DISTINCT scope FROM alerter_alerts WHERE state <> 'resolved'`);
     for (const r of rows) if (!scopes.includes(r.scope)) scopes.push(r.scope);
     let changed = 0;
@@ -66,6 +77,8 @@ export class EvaluationService {
     if (scope === BUDGET_SCOPE) return budgetConditions(tx, this.signals, rules);
     if (scope === CHANNELS_SCOPE) return channelConditions(tx, this.signals, this.channelFailureThreshold);
     if (scope.startsWith('workflow:')) return this.workflows.evaluate(tx, scope.slice('workflow:'.length), rules, now);
+    if (scope.startsWith('source:')) return this.entities.source(tx, scope.slice('source:'.length), rules, now);
+    if (scope.startsWith('service:')) return this.entities.service(tx, scope.slice('service:'.length), rules);
     return [];
   }
 }

@@ -2,11 +2,12 @@ import type { AlertSeverity } from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 import { formatDuration } from '@steward/workflow';
 import { judgeDuration } from '../domain/baseline';
+import { judgeRate } from '../domain/rate';
 import { BURN_WINDOWS_MS, evaluateBurnRate } from '../domain/burn-rate';
 import type { Labels } from '../domain/fingerprint';
 import { renderTemplate } from '../domain/template';
 import type { SignalRepository, WorkflowMeta } from '../projection/signal.repository';
-import type { AlertRule, RuleFile, Signal } from '../rules/rules.schema';
+import { NON_WORKFLOW_SIGNALS, STEP_SIGNALS, type AlertRule, type RuleFile, type Signal } from '../rules/rules.schema';
 import type { Condition } from './alert.model';
 
 /** Defaults of the built-in rules, from the alerter's config. */
@@ -17,14 +18,25 @@ export interface BuiltinSettings {
   baselineMaxDeviation: number;
   baselineForMs: number;
   consecutiveFailures: number;
+  stepSuccessThreshold: number;
+  stepWindowMs: number;
+  stepMinSamples: number;
+  stepBaselineForMs: number;
+  sourceFailureThreshold: number;
+  sourceWindowMs: number;
+  sourceMinSamples: number;
+  serviceDeadLetters: number;
 }
+
+/** How far back a step's last attempt may lie for it to keep its per-step conditions (and a stale alert to clear normally). */
+const STEP_HORIZON_MS = 30 * 24 * 3_600_000;
 
 /** Where each built-in alert type's runbook lives (docs/runbooks/<type>.md). */
 export const builtinRunbook = (type: string): string => `docs/runbooks/${type.replaceAll('_', '-')}.md`;
 
 export const workflowScope = (workflowId: string): string => `workflow:${workflowId}`;
 
-interface Measured {
+export interface Measured {
   active: boolean;
   value?: number;
   threshold?: number;
@@ -48,14 +60,17 @@ export class WorkflowConditions {
   async evaluate(tx: Queryable, workflowId: string, rules: RuleFile, now: Date): Promise<Condition[]> {
     const wf = await this.signals.workflow(tx, workflowId);
     if (wf === undefined) return [];
-    const declared = rules.rules.filter((r) => r.signal !== 'budget' && (r.workflows === undefined || r.workflows.includes(workflowId)));
+    const declared = rules.rules.filter((r) => !NON_WORKFLOW_SIGNALS.includes(r.signal) && (r.workflows === undefined || r.workflows.includes(workflowId)));
     const overridden = new Set<Signal>(declared.map((r) => r.signal));
     const out: Condition[] = [];
+    // Read once per evaluation, shared by every step rule.
+    let steps: Promise<string[]> | undefined;
+    const stepsOf = () => (steps ??= this.signals.activeSteps(tx, workflowId, new Date(now.getTime() - STEP_HORIZON_MS)));
     for (const builtin of this.builtins(wf)) {
       if (overridden.has(builtin.signal)) continue;
-      out.push(...(await this.conditionsOf(tx, wf, builtin, now, true)));
+      out.push(...(await this.conditionsOf(tx, wf, builtin, now, true, stepsOf)));
     }
-    for (const rule of declared) out.push(...(await this.conditionsOf(tx, wf, rule, now, false)));
+    for (const rule of declared) out.push(...(await this.conditionsOf(tx, wf, rule, now, false, stepsOf)));
     return out;
   }
 
@@ -66,14 +81,17 @@ export class WorkflowConditions {
       { ...base, name: 'duration_baseline', signal: 'duration_baseline', threshold: this.settings.baselineMaxDeviation, minSamples: this.settings.baselineMinSamples, severity: 'ticket', for: this.settings.baselineForMs },
       { ...base, name: 'dead_letters', signal: 'dead_letters', threshold: 1, severity: 'ticket', for: 0 },
       { ...base, name: 'heartbeat_missed', signal: 'heartbeat_missed', threshold: 1, severity: 'ticket', for: 0 },
+      { ...base, name: 'step_success_rate', signal: 'step_success_rate', threshold: this.settings.stepSuccessThreshold, window: this.settings.stepWindowMs, minSamples: this.settings.stepMinSamples, severity: 'ticket', for: 0 },
+      { ...base, name: 'step_duration_baseline', signal: 'step_duration_baseline', threshold: this.settings.baselineMaxDeviation, minSamples: this.settings.baselineMinSamples, severity: 'ticket', for: this.settings.stepBaselineForMs },
     ];
     if (wf.successObjective !== null) rules.push({ ...base, name: 'slo_burn_rate', signal: 'slo_burn_rate', severity: 'page', for: 0 });
     if (wf.freshnessMs !== null) rules.push({ ...base, name: 'data_freshness', signal: 'data_freshness', severity: 'page', for: 0 });
     return rules;
   }
 
-  private async conditionsOf(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean): Promise<Condition[]> {
+  private async conditionsOf(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean, stepsOf: () => Promise<string[]>): Promise<Condition[]> {
     if (rule.signal === 'slo_burn_rate') return this.burnRate(tx, wf, rule, now, builtin);
+    if (STEP_SIGNALS.includes(rule.signal)) return this.perStep(tx, wf, rule, now, builtin, await stepsOf());
     const m = await this.measure(tx, wf, rule, now);
     if (m === undefined) return [];
     return [this.condition(wf, rule, rule.name, rule.severity, m, builtin)];
@@ -106,6 +124,49 @@ export class WorkflowConditions {
       ...(m.lastError !== undefined && { lastError: m.lastError }),
       ...(m.impactStartedAt !== undefined && { impactStartedAt: m.impactStartedAt }),
       ...(rule.action !== undefined && { action: rule.action }),
+    };
+  }
+
+  /** One condition per step of the workflow (label `step`) that ran within the horizon and the rule watches. */
+  private async perStep(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean, active: readonly string[]): Promise<Condition[]> {
+    const out: Condition[] = [];
+    for (const step of active.filter((s) => rule.steps === undefined || rule.steps.includes(s))) {
+      const m = rule.signal === 'step_success_rate' ? await this.stepSuccess(tx, wf.workflowId, step, rule, now) : await this.stepDuration(tx, wf.workflowId, step, rule);
+      out.push(this.condition(wf, rule, rule.name, rule.severity, m, builtin, { step }));
+    }
+    return out;
+  }
+
+  private async stepSuccess(tx: Queryable, id: string, step: string, rule: AlertRule, now: Date): Promise<Measured> {
+    const window = rule.window ?? this.settings.stepWindowMs;
+    const threshold = rule.threshold ?? this.settings.stepSuccessThreshold;
+    const minSamples = rule.minSamples ?? this.settings.stepMinSamples;
+    const w = await this.signals.stepWindow(tx, id, step, now, window);
+    const verdict = judgeRate({ total: w.total, bad: w.bad, minSamples, threshold, kind: 'success' });
+    if (verdict.status === 'insufficient_samples') return { active: false, summary: `${id} step ${step} had ${verdict.samples} of the ${minSamples} attempts needed over ${formatDuration(window)} to judge its success rate` };
+    return {
+      active: verdict.status === 'breached',
+      value: verdict.rate,
+      threshold,
+      ...(w.lastError !== null && { lastError: w.lastError }),
+      ...(w.firstBadAt !== null && { impactStartedAt: w.firstBadAt }),
+      summary: `${id} step ${step} succeeded in ${pct(verdict.rate)} of ${w.total} attempts over ${formatDuration(window)} (threshold ${pct(threshold)})`,
+    };
+  }
+
+  private async stepDuration(tx: Queryable, id: string, step: string, rule: AlertRule): Promise<Measured> {
+    const minSamples = rule.minSamples ?? this.settings.baselineMinSamples;
+    const maxDeviation = rule.threshold ?? this.settings.baselineMaxDeviation;
+    const [latest, ...earlier] = await this.signals.stepDurations(tx, id, step, this.settings.baselineWindow + 1);
+    if (latest === undefined) return { active: false, summary: `${id} step ${step} has no timed successful attempt yet` };
+    const verdict = judgeDuration({ samples: earlier.map((s) => s.durationMs), latestMs: latest.durationMs, minSamples, maxDeviation });
+    if (verdict.status === 'insufficient_samples') return { active: false, summary: `${id} step ${step} has ${verdict.samples} of ${minSamples} attempts needed for a baseline` };
+    return {
+      active: verdict.status === 'deviates',
+      value: verdict.deviation * 100,
+      threshold: maxDeviation * 100,
+      impactStartedAt: latest.endedAt,
+      summary: `${id} step ${step} took ${formatDuration(latest.durationMs)} in run ${latest.runId}, ${round(Math.abs(verdict.deviation) * 100)}% ${verdict.direction} than its baseline ${formatDuration(verdict.baselineMs)}`,
     };
   }
 
@@ -218,6 +279,10 @@ export class WorkflowConditions {
       }
       case 'slo_burn_rate':
       case 'budget':
+      case 'step_success_rate':
+      case 'step_duration_baseline':
+      case 'source_failure_rate':
+      case 'service_dead_letters':
         return undefined;
       default: {
         const unknown: never = rule.signal;
@@ -233,5 +298,5 @@ function latestOf(a: Date | null, b: Date | null): Date | null {
   return a > b ? a : b;
 }
 
-const round = (n: number): number => Math.round(n * 100) / 100;
-const pct = (r: number): string => `${round(r * 100)}%`;
+export const round = (n: number): number => Math.round(n * 100) / 100;
+export const pct = (r: number): string => `${round(r * 100)}%`;

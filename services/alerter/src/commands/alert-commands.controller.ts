@@ -2,7 +2,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import type { CommandEnvelope } from '@steward/messaging';
 import { AlertCommands } from './alert-commands.service';
-import { CommandRunner } from './command.runner';
+import { CommandRunner } from '@steward/runtime';
 import { AlertDecisionPayload, ApplyRulesPayload, CreateSilencePayload, ExpireSilencePayload } from './command.schemas';
 
 /** Operator commands the gateway sends to the alerter (`steward alerts ...`). */

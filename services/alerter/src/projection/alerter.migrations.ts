@@ -58,6 +58,38 @@ CREATE TABLE IF NOT EXISTS alerter_stalled_steps (
 );
 CREATE INDEX IF NOT EXISTS alerter_stalled_steps_open ON alerter_stalled_steps (workflow_id) WHERE open;
 
+-- Step attempts: where each went (step.queued target), when it started, how it ended (per-step and per-service signals).
+CREATE TABLE IF NOT EXISTS alerter_step_attempts (
+  run_id      text NOT NULL,
+  step_id     text NOT NULL,
+  attempt     integer NOT NULL,
+  workflow_id text NOT NULL,
+  service     text,
+  queued_at   timestamptz,
+  started_at  timestamptz,
+  outcome     text CHECK (outcome IN ('succeeded', 'failed', 'timed_out')),
+  duration_ms bigint,
+  error       text,
+  ended_at    timestamptz,
+  PRIMARY KEY (run_id, step_id, attempt)
+);
+CREATE INDEX IF NOT EXISTS alerter_step_attempts_ended ON alerter_step_attempts (workflow_id, step_id, ended_at DESC) WHERE outcome IS NOT NULL;
+
+-- Fetches per source: collection.raw_captured (ok) and collection.failed, keyed by event id.
+CREATE TABLE IF NOT EXISTS alerter_source_outcomes (
+  event_id    text PRIMARY KEY,
+  source      text NOT NULL,
+  workflow_id text,
+  ok          boolean NOT NULL,
+  error       text,
+  at          timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerter_source_outcomes_by_source ON alerter_source_outcomes (source, at DESC);
+
+-- The service a dead-lettered step targeted (from its step.queued), for per-service dead-letter growth.
+ALTER TABLE alerter_dead_letters ADD COLUMN IF NOT EXISTS service text;
+CREATE INDEX IF NOT EXISTS alerter_dead_letters_open_by_service ON alerter_dead_letters (service) WHERE open;
+
 CREATE TABLE IF NOT EXISTS alerter_budgets (
   scope        text NOT NULL,
   id           text NOT NULL,

@@ -22,6 +22,28 @@ export interface RunOutcome {
   endedAt: Date;
 }
 
+export interface StepOutcome {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  workflowId: string;
+  outcome: 'succeeded' | 'failed' | 'timed_out';
+  error: string | null;
+  endedAt: Date;
+}
+
+/** Outcomes in one window: how many, how many bad, since when, and the newest error. */
+export interface RateWindow {
+  total: number;
+  bad: number;
+  firstBadAt: Date | null;
+  lastError: string | null;
+}
+
+function rateWindow(r: { total: string; bad: string; first_bad: Date | null; last_error: string | null } | undefined): RateWindow {
+  return { total: Number(r?.total ?? 0), bad: Number(r?.bad ?? 0), firstBadAt: r?.first_bad ?? null, lastError: r?.last_error ?? null };
+}
+
 export interface BudgetRow {
   scope: string;
   id: string;
@@ -129,16 +151,132 @@ export class SignalRepository {
     return rows.map((r) => ({ runId: r.run_id, durationMs: Number(r.duration_ms), endedAt: r.ended_at }));
   }
 
-  async recordDeadLetter(tx: Queryable, d: { runId: string; stepId: string; workflowId: string; error: string | null; at: Date }): Promise<void> {
-    await tx.query(
-      `INSERT INTO alerter_dead_letters (run_id, step_id, workflow_id, error, dead_lettered_at, open) VALUES ($1, $2, $3, $4, $5, true)
-       ON CONFLICT (run_id, step_id) DO UPDATE SET open = true, error = EXCLUDED.error, dead_lettered_at = EXCLUDED.dead_lettered_at`,
+  /** Records the dead letter and returns the service its step targeted (from its step.queued), when known. */
+  async recordDeadLetter(tx: Queryable, d: { runId: string; stepId: string; workflowId: string; error: string | null; at: Date }): Promise<string | null> {
+    const { rows } = await tx.query<{ service: string | null }>(
+      `INSERT INTO alerter_dead_letters (run_id, step_id, workflow_id, error, dead_lettered_at, open, service)
+       VALUES ($1, $2, $3, $4, $5, true,
+         (SELECT service FROM alerter_step_attempts WHERE run_id = $1 AND step_id = $2 AND service IS NOT NULL ORDER BY attempt DESC LIMIT 1))
+       ON CONFLICT (run_id, step_id) DO UPDATE SET open = true, error = EXCLUDED.error, dead_lettered_at = EXCLUDED.dead_lettered_at,
+         service = COALESCE(EXCLUDED.service, alerter_dead_letters.service)
+       RETURNING service`,
       [d.runId, d.stepId, d.workflowId, d.error, d.at],
+    );
+    return rows[0]?.service ?? null;
+  }
+
+  /** Closes the dead letter and returns the service its step targeted, when known. */
+  async closeDeadLetter(tx: Queryable, runId: string, stepId: string): Promise<string | null> {
+    const { rows } = await tx.query<{ service: string | null }>(`UPDATE alerter_dead_letters SET open = false WHERE run_id = $1 AND step_id = $2 RETURNING service`, [runId, stepId]);
+    return rows[0]?.service ?? null;
+  }
+
+  /** Open dead letters of steps that targeted one service, across workflows. */
+  async openDeadLettersOfService(tx: Queryable, service: string): Promise<{ count: number; workflows: number; since: Date | null; lastError: string | null }> {
+    const { rows } = await tx.query<{ count: string; workflows: string; since: Date | null; last_error: string | null }>(
+      `SELECT count(*) AS count, count(DISTINCT workflow_id) AS workflows, min(dead_lettered_at) AS since,
+         (SELECT workflow_id || '/' || COALESCE(error, step_id) FROM alerter_dead_letters WHERE service = $1 AND open ORDER BY dead_lettered_at DESC LIMIT 1) AS last_error
+       FROM alerter_dead_letters WHERE service = $1 AND open`,
+      [service],
+    );
+    return { count: Number(rows[0]?.count ?? 0), workflows: Number(rows[0]?.workflows ?? 0), since: rows[0]?.since ?? null, lastError: rows[0]?.last_error ?? null };
+  }
+
+  /** Services that ever had a dead-lettered step (scopes the ticker re-evaluates). */
+  async deadLetterServices(tx: Queryable): Promise<string[]> {
+    const { rows } = await tx.query<{ service: string }>(`SELECT DISTINCT service FROM alerter_dead_letters WHERE service IS NOT NULL ORDER BY service`);
+    return rows.map((r) => r.service);
+  }
+
+  async recordStepQueued(tx: Queryable, s: { runId: string; stepId: string; attempt: number; workflowId: string; service: string; at: Date }): Promise<void> {
+    await tx.query(
+      `INSERT INTO alerter_step_attempts (run_id, step_id, attempt, workflow_id, service, queued_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET service = EXCLUDED.service, queued_at = EXCLUDED.queued_at`,
+      [s.runId, s.stepId, s.attempt, s.workflowId, s.service, s.at],
     );
   }
 
-  async closeDeadLetter(tx: Queryable, runId: string, stepId: string): Promise<void> {
-    await tx.query(`UPDATE alerter_dead_letters SET open = false WHERE run_id = $1 AND step_id = $2`, [runId, stepId]);
+  async recordStepStarted(tx: Queryable, s: { runId: string; stepId: string; attempt: number; workflowId: string; at: Date }): Promise<void> {
+    await tx.query(
+      `INSERT INTO alerter_step_attempts (run_id, step_id, attempt, workflow_id, started_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET started_at = EXCLUDED.started_at`,
+      [s.runId, s.stepId, s.attempt, s.workflowId, s.at],
+    );
+  }
+
+  /**
+   * Records how an attempt ended; its duration runs from its start (else from
+   * when it was queued). Returns false when the attempt had ended before (a
+   * replayed event changes nothing).
+   */
+  async recordStepOutcome(tx: Queryable, s: StepOutcome): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      `INSERT INTO alerter_step_attempts AS a (run_id, step_id, attempt, workflow_id, outcome, error, ended_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET outcome = EXCLUDED.outcome, error = EXCLUDED.error, ended_at = EXCLUDED.ended_at,
+         duration_ms = CASE WHEN COALESCE(a.started_at, a.queued_at) IS NULL THEN NULL
+           ELSE GREATEST(0, (extract(epoch FROM EXCLUDED.ended_at - COALESCE(a.started_at, a.queued_at)) * 1000)::bigint) END
+       WHERE a.outcome IS NULL`,
+      [s.runId, s.stepId, s.attempt, s.workflowId, s.outcome, s.error, s.endedAt],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** The steps of a workflow with an attempt that ended since `since`. */
+  async activeSteps(tx: Queryable, workflowId: string, since: Date): Promise<string[]> {
+    const { rows } = await tx.query<{ step_id: string }>(
+      `SELECT DISTINCT step_id FROM alerter_step_attempts WHERE workflow_id = $1 AND outcome IS NOT NULL AND ended_at > $2 ORDER BY step_id`,
+      [workflowId, since],
+    );
+    return rows.map((r) => r.step_id);
+  }
+
+  /** Attempts of one step that ended in (now - windowMs, now], the failed ones, the first failure and the newest error. */
+  async stepWindow(tx: Queryable, workflowId: string, stepId: string, now: Date, windowMs: number): Promise<RateWindow> {
+    const { rows } = await tx.query<{ total: string; bad: string; first_bad: Date | null; last_error: string | null }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE outcome <> 'succeeded') AS bad, min(ended_at) FILTER (WHERE outcome <> 'succeeded') AS first_bad,
+         (array_agg(error ORDER BY ended_at DESC) FILTER (WHERE outcome <> 'succeeded' AND error IS NOT NULL))[1] AS last_error
+       FROM alerter_step_attempts
+       WHERE workflow_id = $1 AND step_id = $2 AND outcome IS NOT NULL AND ended_at <= $3 AND ended_at > $3::timestamptz - ($4::bigint * interval '1 millisecond')`,
+      [workflowId, stepId, now, windowMs],
+    );
+    return rateWindow(rows[0]);
+  }
+
+  /** Durations of a step's newest successful attempts, newest first. */
+  async stepDurations(tx: Queryable, workflowId: string, stepId: string, limit: number): Promise<Array<{ runId: string; attempt: number; durationMs: number; endedAt: Date }>> {
+    const { rows } = await tx.query<{ run_id: string; attempt: number; duration_ms: string; ended_at: Date }>(
+      `SELECT run_id, attempt, duration_ms, ended_at FROM alerter_step_attempts
+       WHERE workflow_id = $1 AND step_id = $2 AND outcome = 'succeeded' AND duration_ms IS NOT NULL ORDER BY ended_at DESC, run_id DESC LIMIT $3`,
+      [workflowId, stepId, limit],
+    );
+    return rows.map((r) => ({ runId: r.run_id, attempt: r.attempt, durationMs: Number(r.duration_ms), endedAt: r.ended_at }));
+  }
+
+  /** Returns false when the event was recorded before. */
+  async recordSourceOutcome(tx: Queryable, o: { eventId: string; source: string; workflowId: string | null; ok: boolean; error: string | null; at: Date }): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      `INSERT INTO alerter_source_outcomes (event_id, source, workflow_id, ok, error, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
+      [o.eventId, o.source, o.workflowId, o.ok, o.error, o.at],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Fetches of one source in (now - windowMs, now]: all of them, the failed ones, and the workflow of the newest. */
+  async sourceWindow(tx: Queryable, source: string, now: Date, windowMs: number): Promise<RateWindow & { workflowId: string | null }> {
+    const { rows } = await tx.query<{ total: string; bad: string; first_bad: Date | null; last_error: string | null; workflow_id: string | null }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE NOT ok) AS bad, min(at) FILTER (WHERE NOT ok) AS first_bad,
+         (array_agg(error ORDER BY at DESC) FILTER (WHERE NOT ok AND error IS NOT NULL))[1] AS last_error,
+         (SELECT workflow_id FROM alerter_source_outcomes WHERE source = $1 AND workflow_id IS NOT NULL ORDER BY at DESC LIMIT 1) AS workflow_id
+       FROM alerter_source_outcomes WHERE source = $1 AND at <= $2 AND at > $2::timestamptz - ($3::bigint * interval '1 millisecond')`,
+      [source, now, windowMs],
+    );
+    return { ...rateWindow(rows[0]), workflowId: rows[0]?.workflow_id ?? null };
+  }
+
+  /** Sources with a fetch since `since` (scopes the ticker re-evaluates as windows slide). */
+  async activeSources(tx: Queryable, since: Date): Promise<string[]> {
+    const { rows } = await tx.query<{ source: string }>(`SELECT DISTINCT source FROM alerter_source_outcomes WHERE at > $1 ORDER BY source`, [since]);
+    return rows.map((r) => r.source);
   }
 
   async openDeadLetters(tx: Queryable, workflowId: string): Promise<{ count: number; since: Date | null; lastError: string | null }> {

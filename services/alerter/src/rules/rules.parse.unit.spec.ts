@@ -76,4 +76,39 @@ receivers:
   it('requires inhibitions to name their equal labels', () => {
     expect(issuesOf('inhibitions:\n  - { sourceMatch: { a: b }, targetMatch: { c: d } }\n')).toEqual([expect.stringMatching(/^inhibitions\[0\]\.equal: /)]);
   });
+  it('scopes the per-step, per-source and per-service signals and names misplaced filters', () => {
+    const { rules } = parseRuleFile(`
+rules:
+  - { name: parse-rate, signal: step_success_rate, workflows: [prices], steps: [parse], threshold: 0.9, window: 30m, minSamples: 5 }
+  - { name: portal, signal: source_failure_rate, sources: [prices.fetch], threshold: 0.25, action: { type: disable_source, source: prices.fetch } }
+  - { name: collector-dlq, signal: service_dead_letters, services: [collector], threshold: 10, severity: page }
+  - { name: step-slow, signal: step_duration_baseline, summary: "{{workflow}}/{{step}} {{value}}% off" }
+`);
+    expect(rules.rules.map((r) => [r.name, r.steps ?? r.sources ?? r.services ?? null])).toEqual([
+      ['parse-rate', ['parse']],
+      ['portal', ['prices.fetch']],
+      ['collector-dlq', ['collector']],
+      ['step-slow', null],
+    ]);
+    expect(rules.rules[0]).toMatchObject({ window: 1_800_000, minSamples: 5 });
+
+    expect(
+      issuesOf(`
+rules:
+  - { name: a, signal: step_success_rate, threshold: 2 }
+  - { name: b, signal: consecutive_failures, steps: [parse] }
+  - { name: c, signal: dead_letters, sources: [x] }
+  - { name: d, signal: source_failure_rate, services: [collector] }
+  - { name: e, signal: service_dead_letters, action: { type: pause_workflow } }
+  - { name: f, signal: source_failure_rate, threshold: 1.5 }
+`),
+    ).toEqual([
+      'rules[0].threshold: step_success_rate needs a threshold between 0 and 1, e.g. 0.9',
+      'rules[1].steps: steps only applies to step_success_rate, step_duration_baseline, not consecutive_failures',
+      'rules[2].sources: sources only applies to source_failure_rate, not dead_letters',
+      'rules[3].services: services only applies to service_dead_letters, not source_failure_rate',
+      'rules[4].action: pause_workflow needs a workflow signal, not service_dead_letters',
+      'rules[5].threshold: source_failure_rate needs a threshold between 0 and 1, e.g. 0.5',
+    ]);
+  });
 });

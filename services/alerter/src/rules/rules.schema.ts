@@ -46,11 +46,29 @@ const matchers = z.union([
     ),
 ]);
 
-export const SIGNALS = ['slo_burn_rate', 'success_rate', 'duration_baseline', 'consecutive_failures', 'dead_letters', 'heartbeat_missed', 'data_freshness', 'budget'] as const;
+export const SIGNALS = [
+  'slo_burn_rate',
+  'success_rate',
+  'duration_baseline',
+  'consecutive_failures',
+  'dead_letters',
+  'heartbeat_missed',
+  'data_freshness',
+  'budget',
+  'step_success_rate',
+  'step_duration_baseline',
+  'source_failure_rate',
+  'service_dead_letters',
+] as const;
 export type Signal = (typeof SIGNALS)[number];
 
+/** Signals evaluated per step of a workflow (label `step`). */
+export const STEP_SIGNALS: readonly Signal[] = ['step_success_rate', 'step_duration_baseline'];
+/** Signals not evaluated per workflow: per source (label `source`), per service (label `service`), per budget. */
+export const NON_WORKFLOW_SIGNALS: readonly Signal[] = ['budget', 'source_failure_rate', 'service_dead_letters'];
+
 /** Template variables every alert offers; labels add their own names. */
-export const TEMPLATE_VARIABLES = ['workflow', 'owner', 'value', 'threshold', 'severity', 'alertname', 'since', 'last_error'];
+export const TEMPLATE_VARIABLES = ['workflow', 'owner', 'value', 'threshold', 'severity', 'alertname', 'since', 'last_error', 'step', 'source', 'service'];
 
 const action = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('pause_workflow') }),
@@ -64,11 +82,20 @@ const rule = z
     signal: z.enum(SIGNALS),
     /** Which workflows it watches; default every workflow. */
     workflows: z.array(z.string().min(1).max(63)).min(1).optional(),
-    /** The signal's threshold: a rate (success_rate), a count (consecutive_failures, dead_letters), a ratio (duration_baseline: 0.2 = 20%). */
+    /** For step signals: which steps it watches; default every step. */
+    steps: z.array(z.string().min(1).max(63)).min(1).optional(),
+    /** For source_failure_rate: which sources it watches; default every source. */
+    sources: z.array(z.string().min(1).max(200)).min(1).optional(),
+    /** For service_dead_letters: which services it watches (collector, transformer, worker, operators); default every one. */
+    services: z.array(z.string().min(1).max(100)).min(1).optional(),
+    /**
+     * The signal's threshold: a success rate floor (success_rate, step_success_rate), a failure rate ceiling (source_failure_rate),
+     * a count (consecutive_failures, dead_letters, service_dead_letters), a ratio (duration_baseline, step_duration_baseline: 0.2 = 20%).
+     */
     threshold: z.number().positive().optional(),
-    /** For success_rate: the window it is measured over. */
+    /** For success_rate, step_success_rate, source_failure_rate: the window it is measured over. */
     window: duration('window').optional(),
-    /** For duration_baseline: earlier successful runs needed before there is a baseline. */
+    /** For duration_baseline / step_duration_baseline: earlier successful runs needed before there is a baseline; for rates: outcomes in the window needed to judge. */
     minSamples: z.number().int().positive().max(10_000).optional(),
     severity: z.enum(ALERT_SEVERITIES).default('ticket'),
     for: duration('`for` period').default(0),
@@ -79,16 +106,29 @@ const rule = z
     action: action.optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.summary === undefined) return;
-    const known = new Set([...TEMPLATE_VARIABLES, ...Object.keys(r.labels)]);
-    for (const v of templateVariables(r.summary)) {
-      if (!known.has(v)) ctx.addIssue({ code: 'custom', path: ['summary'], message: `unknown template variable "${v}" (known: ${[...known].join(', ')})` });
+    if (r.summary !== undefined) {
+      const known = new Set([...TEMPLATE_VARIABLES, ...Object.keys(r.labels)]);
+      for (const v of templateVariables(r.summary)) {
+        if (!known.has(v)) ctx.addIssue({ code: 'custom', path: ['summary'], message: `unknown template variable "${v}" (known: ${[...known].join(', ')})` });
+      }
     }
     if (r.signal === 'success_rate' && (r.threshold === undefined || r.threshold > 1)) {
       ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'success_rate needs a threshold between 0 and 1, e.g. 0.95' });
     }
-    if (r.action?.type === 'pause_workflow' && r.signal === 'budget') {
-      ctx.addIssue({ code: 'custom', path: ['action'], message: 'pause_workflow needs a workflow signal, not budget' });
+    if ((r.signal === 'step_success_rate' || r.signal === 'source_failure_rate') && r.threshold !== undefined && r.threshold > 1) {
+      ctx.addIssue({ code: 'custom', path: ['threshold'], message: `${r.signal} needs a threshold between 0 and 1, e.g. ${r.signal === 'step_success_rate' ? '0.9' : '0.5'}` });
+    }
+    if (r.steps !== undefined && !STEP_SIGNALS.includes(r.signal)) {
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: `steps only applies to ${STEP_SIGNALS.join(', ')}, not ${r.signal}` });
+    }
+    if (r.sources !== undefined && r.signal !== 'source_failure_rate') {
+      ctx.addIssue({ code: 'custom', path: ['sources'], message: `sources only applies to source_failure_rate, not ${r.signal}` });
+    }
+    if (r.services !== undefined && r.signal !== 'service_dead_letters') {
+      ctx.addIssue({ code: 'custom', path: ['services'], message: `services only applies to service_dead_letters, not ${r.signal}` });
+    }
+    if (r.action?.type === 'pause_workflow' && (r.signal === 'budget' || r.signal === 'service_dead_letters')) {
+      ctx.addIssue({ code: 'custom', path: ['action'], message: `pause_workflow needs a workflow signal, not ${r.signal}` });
     }
   });
 

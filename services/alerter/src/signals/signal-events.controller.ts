@@ -43,6 +43,26 @@ export class SignalEventsController {
     return this.ingest.handle(e);
   }
 
+  @EventPattern('step.queued')
+  stepQueued(@Payload() e: EventEnvelope) {
+    return this.ingest.handle(e);
+  }
+
+  @EventPattern('step.started')
+  stepStarted(@Payload() e: EventEnvelope) {
+    return this.ingest.handle(e);
+  }
+
+  @EventPattern('step.succeeded')
+  stepSucceeded(@Payload() e: EventEnvelope) {
+    return this.ingest.handle(e);
+  }
+
+  @EventPattern('step.failed')
+  stepFailed(@Payload() e: EventEnvelope) {
+    return this.ingest.handle(e);
+  }
+
   @EventPattern('step.timed_out')
   stepTimedOut(@Payload() e: EventEnvelope) {
     return this.ingest.handle(e);
@@ -65,6 +85,11 @@ export class SignalEventsController {
 
   @EventPattern('collection.raw_captured')
   captured(@Payload() e: EventEnvelope) {
+    return this.ingest.handle(e);
+  }
+
+  @EventPattern('collection.failed')
+  collectionFailed(@Payload() e: EventEnvelope) {
     return this.ingest.handle(e);
   }
 

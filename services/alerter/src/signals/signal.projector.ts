@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 import { BUDGET_SCOPE } from '../alerts/global.conditions';
+import { serviceScope, sourceScope } from '../alerts/entity.conditions';
 import { workflowScope } from '../alerts/workflow.conditions';
 import type { SignalRepository } from '../projection/signal.repository';
 import { BUDGET_THRESHOLD_CROSSED, BudgetCrossing, thresholdKey } from './budget.event';
@@ -16,11 +17,16 @@ export const SIGNAL_EVENTS = [
   'run.failed',
   'run.timed_out',
   'run.cancelled',
+  'step.queued',
+  'step.started',
+  'step.succeeded',
+  'step.failed',
   'step.timed_out',
   'step.dead_lettered',
   'step.requeued',
   'step.dead_letter_discarded',
   'collection.raw_captured',
+  'collection.failed',
   BUDGET_THRESHOLD_CROSSED,
 ] as const;
 
@@ -67,24 +73,69 @@ export class SignalProjector {
       case 'run.cancelled':
         await this.signals.closeStalledSteps(tx, d.runId);
         return [workflowScope(d.workflowId)];
-      case 'step.timed_out':
-        if (d.timeout !== 'heartbeat') return [];
-        await this.signals.recordStalledStep(tx, { runId: d.runId, stepId: d.stepId, workflowId: d.workflowId, attempt: d.attempt, at: new Date(d.timedOutAt) });
-        return [workflowScope(d.workflowId)];
-      case 'step.dead_lettered': {
-        const last = (d.attempts as Array<{ error: { code: string; message: string } }>).at(-1);
-        await this.signals.recordDeadLetter(tx, { runId: d.runId, stepId: d.stepId, workflowId: d.workflowId, error: last ? `${d.stepId}: ${last.error.code}: ${last.error.message}` : null, at: new Date(d.deadLetteredAt) });
+      case 'step.queued':
+        // Where the attempt went: the service of per-service signals, and the start of its duration until step.started.
+        await this.signals.recordStepQueued(tx, { runId: d.runId, stepId: d.stepId, attempt: d.attempt, workflowId: d.workflowId, service: d.target.service, at: new Date(d.queuedAt) });
+        return [];
+      case 'step.started':
+        await this.signals.recordStepStarted(tx, { runId: d.runId, stepId: d.stepId, attempt: d.attempt, workflowId: d.workflowId, at: new Date(d.startedAt) });
+        return [];
+      case 'step.succeeded':
+      case 'step.failed': {
+        const failed = e.type === 'step.failed';
+        const recorded = await this.signals.recordStepOutcome(tx, {
+          runId: d.runId,
+          stepId: d.stepId,
+          attempt: d.attempt,
+          workflowId: d.workflowId,
+          outcome: failed ? 'failed' : 'succeeded',
+          error: failed ? `${d.stepId}: ${d.error.code}: ${d.error.message}` : null,
+          endedAt: new Date(failed ? d.failedAt : d.succeededAt),
+        });
+        return recorded ? [workflowScope(d.workflowId)] : [];
+      }
+      case 'step.timed_out': {
+        // An approval that ran out of time is a decision nobody made, not a failed attempt.
+        if (d.timeout === 'approval') return [];
+        await this.signals.recordStepOutcome(tx, {
+          runId: d.runId,
+          stepId: d.stepId,
+          attempt: d.attempt,
+          workflowId: d.workflowId,
+          outcome: 'timed_out',
+          error: `${d.stepId}: attempt ${d.attempt} timed out (${d.timeout})`,
+          endedAt: new Date(d.timedOutAt),
+        });
+        if (d.timeout === 'heartbeat') await this.signals.recordStalledStep(tx, { runId: d.runId, stepId: d.stepId, workflowId: d.workflowId, attempt: d.attempt, at: new Date(d.timedOutAt) });
         return [workflowScope(d.workflowId)];
       }
+      case 'step.dead_lettered': {
+        const last = (d.attempts as Array<{ error: { code: string; message: string } }>).at(-1);
+        const service = await this.signals.recordDeadLetter(tx, { runId: d.runId, stepId: d.stepId, workflowId: d.workflowId, error: last ? `${d.stepId}: ${last.error.code}: ${last.error.message}` : null, at: new Date(d.deadLetteredAt) });
+        return [workflowScope(d.workflowId), ...(service !== null ? [serviceScope(service)] : [])];
+      }
       case 'step.requeued':
-      case 'step.dead_letter_discarded':
-        await this.signals.closeDeadLetter(tx, d.runId, d.stepId);
-        return [workflowScope(d.workflowId)];
-      case 'collection.raw_captured': {
+      case 'step.dead_letter_discarded': {
+        const service = await this.signals.closeDeadLetter(tx, d.runId, d.stepId);
+        return [workflowScope(d.workflowId), ...(service !== null ? [serviceScope(service)] : [])];
+      }
+      case 'collection.raw_captured':
+      case 'collection.failed': {
+        const ok = e.type === 'collection.raw_captured';
         const workflowId = d.workflowId ?? e.workflowid;
-        if (typeof workflowId !== 'string') return [];
-        await this.signals.recordCapture(tx, workflowId, new Date(d.capturedAt));
-        return [workflowScope(workflowId)];
+        const at = new Date(ok ? d.capturedAt : d.failedAt);
+        const known = typeof workflowId === 'string';
+        const recorded = await this.signals.recordSourceOutcome(tx, {
+          eventId: e.id,
+          source: d.source,
+          workflowId: known ? workflowId : null,
+          ok,
+          error: ok ? null : `${d.source}: ${d.error.code} (${d.failureClass}): ${d.error.message}`,
+          at,
+        });
+        if (ok && known) await this.signals.recordCapture(tx, workflowId, at);
+        if (!recorded) return [];
+        return [...(ok && known ? [workflowScope(workflowId)] : []), sourceScope(d.source)];
       }
       case BUDGET_THRESHOLD_CROSSED: {
         const parsed = BudgetCrossing.safeParse(d);

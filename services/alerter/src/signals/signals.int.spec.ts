@@ -55,6 +55,9 @@ describe('alerter: built-in signals fire and resolve exactly once', () => {
     const [alert] = await al.alerts({ workflow: 'breaker' });
     expect(alert).toMatchObject({ rule: 'breaker', severity: 'page', state: 'firing', owner: 'pricing-team', summary: 'breaker failed 3 runs in a row', runbook: 'docs/runbooks/breaker.md' });
     expect(await lifecycle(alert!.alert_id)).toEqual(['alert.pending', 'alert.firing', 'alert.action_taken']);
+    // The action is caused by the alert: the firing event, in the alert's correlation.
+    const [, firing, action] = await al.alertEvents(alert!.alert_id);
+    expect(action!.metadata).toMatchObject({ causationId: firing!.eventId, correlationId: alert!.alert_id, workflowId: 'breaker' });
 
     await al.ticker.dispatch();
     for await (const msg of paused) {

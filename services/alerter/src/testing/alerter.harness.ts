@@ -6,12 +6,11 @@ import { allEvents, EventRegistry, uuidv7, type StoredEvent } from '@steward/con
 import { createPool, EventStore } from '@steward/event-store';
 import { CommandBus, type CommandOutcome } from '@steward/messaging';
 import { Logger } from '@steward/observability';
-import { eventually, type TestEnvironment } from '@steward/testing';
+import { eventually, type TestEnvironment, startStoreRelay } from '@steward/testing';
 import { ALERTER_TICKER, AlerterModule, type AlerterOverrides } from '../app.module';
 import type { AlerterTicker } from '../alerter.ticker';
 import { loadConfig } from '../config';
 import { withBudgetEvent } from '../signals/budget.event';
-import { startStoreRelay } from './store-relay.fixture';
 
 /** A clock tests move by hand. */
 export class TestClock {
