@@ -68,10 +68,10 @@ describe('gateway as a process', () => {
         const report = await eventually(async () => {
           const r = await api(gateway.port, '/api/v1/verify', admin);
           // Consistent and caught up: the relay published the bootstrap's two events and the three tokens.
-          expect(r.body).toMatchObject({ ok: true, checks: [{ matched: 5 }, { lagEvents: 0 }, { ok: true }] });
+          expect(r.body).toMatchObject({ ok: true, checks: [{ matched: 5 }, { lagEvents: 0 }, { ok: true }, { ok: true }, { ok: true }] });
           return r.body;
         }, 45_000, 200);
-        expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['store-vs-jetstream', 'relay-lag', 'projection:gateway_tokens']);
+        expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['store-vs-jetstream', 'relay-lag', 'projection:gateway_tokens', 'projection:cost_records', 'projection:ledger_replays']);
       } finally {
         expect(await gateway.kill('SIGTERM')).toBe(0);
         expect(await ledger.kill('SIGTERM')).toBe(0);

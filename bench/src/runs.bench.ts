@@ -1,14 +1,16 @@
 // pnpm bench:runs: no-op runs per second through scheduler -> executor ->
 // worker -> executor, and p50/p99 from run.requested to run.succeeded, with
 // 1 and 2 executor replicas, beside the raw JetStream publish rate measured
-// in the same run. Then what limits it: one isolated attempt (the child
-// process the built-in pool forks per attempt) timed alone, the same runs
-// with an in-process worker instead of the isolated pool, and the CPU each
-// process spent per run.
+// in the same run. The built-in pool runs in warm isolation (task processes
+// that run attempt after attempt); then, as diagnostics, the same runs with a
+// fresh child process per attempt (`attempt` isolation) and with an
+// in-process worker instead of the pool. Before that, one attempt timed
+// alone, forked and warm, and throughout the CPU each process spent per run.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Subjects, uuidv7 } from '@steward/contracts';
@@ -26,6 +28,13 @@ const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 4);
 const ISOLATED = Number(process.env.BENCH_ISOLATED ?? 120);
 /** Seconds of runs started at half the burst throughput, for latency below saturation; 0 skips. */
 const PACED_S = Number(process.env.BENCH_PACED_S ?? 10);
+/** Isolation of the built-in pool in the main phases (`warm`, default, or `attempt`); the diagnostic phase uses the other. */
+const ISOLATION = process.env.BENCH_ISOLATION === 'attempt' ? 'attempt' : 'warm';
+const OTHER_ISOLATION = ISOLATION === 'warm' ? 'attempt' : 'warm';
+/** A folder: the services run with `--cpu-prof` and write their profiles there when stopped. */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** BENCH_OTHER_ISOLATION=0 skips the diagnostic phase with the other isolation mode. */
+const OTHER_PHASE = process.env.BENCH_OTHER_ISOLATION !== '0';
 /** BENCH_UNISOLATED=0 skips the diagnostic phase with an in-process worker. */
 const UNISOLATED = process.env.BENCH_UNISOLATED !== '0';
 const WORKFLOW_ID = 'bench-noop';
@@ -49,7 +58,8 @@ class Service {
     readonly port: number,
     serviceEnv: Record<string, string>,
   ) {
-    this.child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
+    const profile = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}-${port}.cpuprofile`] : [];
+    this.child = spawn(process.execPath, [...profile, join(ROOT, 'services', name, 'dist', 'main.js')], {
       env: { ...process.env, ...serviceEnv, PORT: String(port), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -204,9 +214,15 @@ class InlineWorker {
 
 const TICK_MS = 10;
 
+interface ProcessTicks {
+  own: number;
+  /** Reaped children (cutime+cstime) plus the live children's own ticks: warm task processes run for minutes. */
+  children: number;
+}
+
 interface CpuSample {
-  /** utime+stime (own) and cutime+cstime (reaped children) per service pid. */
-  services: Map<number, { own: number; children: number }>;
+  /** utime+stime (own) and the ticks of its children, reaped and alive, per service pid. */
+  services: Map<number, ProcessTicks>;
   postgres: number;
   nats: number;
   bench: number;
@@ -214,21 +230,21 @@ interface CpuSample {
   at: number;
 }
 
-function procStat(pid: number | string): { comm: string; own: number; children: number } | undefined {
+function procStat(pid: number | string): { comm: string; ppid: number; own: number; children: number } | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = s.lastIndexOf(')');
     const comm = s.slice(s.indexOf('(') + 1, close);
     const f = s.slice(close + 2).split(' ');
     // Fields after the comm start at field 3 (state): utime is field 14, so index 11.
-    return { comm, own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
+    return { comm, ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]) };
   } catch {
     return undefined;
   }
 }
 
 function cpuSample(pids: readonly number[]): CpuSample {
-  const services = new Map<number, { own: number; children: number }>();
+  const services = new Map<number, ProcessTicks>();
   for (const pid of pids) {
     const s = procStat(pid);
     if (s) services.set(pid, { own: s.own, children: s.children });
@@ -241,6 +257,9 @@ function cpuSample(pids: readonly number[]): CpuSample {
     if (!s) continue;
     if (s.comm.startsWith('postgres')) postgres += s.own;
     else if (s.comm.startsWith('nats-server')) nats += s.own;
+    // A live child's ticks move to the parent's cutime when it is reaped, so own + reaped stays exact across recycling.
+    const parent = services.get(s.ppid);
+    if (parent) parent.children += s.own + s.children;
   }
   const u = process.cpuUsage();
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -252,7 +271,7 @@ function cpuSample(pids: readonly number[]): CpuSample {
 function cpuPerRun(before: CpuSample, after: CpuSample, services: readonly Service[], runs: number): string {
   const per = (ticks: number): string => ((ticks * TICK_MS) / runs).toFixed(1);
   const parts: string[] = [];
-  const byName = new Map<string, { own: number; children: number }>();
+  const byName = new Map<string, ProcessTicks>();
   for (const s of services) {
     const a = after.services.get(s.pid);
     const b = before.services.get(s.pid);
@@ -305,6 +324,55 @@ function isolatedAttempt(runner: string): Promise<number> {
   });
 }
 
+/** A warm task process as the pool keeps it (libs/worker isolate.warm.ts): forked once, one `start` at a time. */
+class WarmChild {
+  private readonly child: ChildProcess;
+  private seq = 0;
+  private pending: ((ok: boolean) => void) | undefined;
+
+  constructor(runner: string) {
+    this.child = fork(runner, ['--warm'], {
+      execArgv: ['--max-old-space-size=256'],
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+      detached: true,
+    });
+    this.child.stdout!.resume();
+    this.child.stderr!.resume();
+    this.child.on('message', (m: { type?: string; outcome?: { status?: string } }) => {
+      if (m.type === 'result') this.pending?.(m.outcome?.status === 'succeeded');
+    });
+    this.child.send({ type: 'load', modulePath: join(HANDLERS, 'noop.handlers.js') });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  attempt(): Promise<number> {
+    const start = process.hrtime.bigint();
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.pending = (ok) => (ok ? resolve(Number(process.hrtime.bigint() - start) / 1e6) : reject(new Error('the warm noop attempt did not succeed')));
+      this.child.send({
+        type: 'start',
+        modulePath: join(HANDLERS, 'noop.handlers.js'),
+        handler: 'noop',
+        input: { inputs: {}, outputs: {} },
+        identity: { runId: `bench-${seq}`, stepId: 'noop', workflowId: WORKFLOW_ID, attempt: 1 },
+        envKeys: [],
+        env: {},
+        seq,
+      });
+    });
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
 function bareNode(): Promise<number> {
   const start = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
@@ -333,6 +401,33 @@ async function isolationBench(): Promise<void> {
   );
   const childCpuMs = ((procStat(process.pid)!.children - childrenBefore) * TICK_MS) / ISOLATED;
   const parentCpuMs = (process.cpuUsage(cpuBefore).user + process.cpuUsage(cpuBefore).system) / 1000 / ISOLATED;
+  const warm = Array.from({ length: WORKER_CONCURRENCY }, () => new WarmChild(runner));
+  try {
+    for (const w of warm) for (let i = 0; i < 20; i++) await w.attempt();
+    const warmSequential: number[] = [];
+    for (let i = 0; i < 200; i++) warmSequential.push(await warm[0]!.attempt());
+    const warmCpuBefore = process.cpuUsage();
+    const warmTicksBefore = warm.reduce((sum, w) => sum + procStat(w.pid)!.own, 0);
+    let n = 0;
+    const attempts = ISOLATED * 10;
+    const warmThroughput = await rate(attempts, () =>
+      Promise.all(
+        warm.map(async (w) => {
+          while (n++ < attempts) await w.attempt();
+        }),
+      ).then(() => undefined),
+    );
+    const warmChildCpuMs = ((warm.reduce((sum, w) => sum + procStat(w.pid)!.own, 0) - warmTicksBefore) * TICK_MS) / attempts;
+    const warmParentCpuMs = (process.cpuUsage(warmCpuBefore).user + process.cpuUsage(warmCpuBefore).system) / 1000 / attempts;
+    emit({ bench: 'worker.warm_attempt.p50_ms', value: percentile(warmSequential, 50), unit: 'ms' });
+    emit({ bench: 'worker.warm_attempt.throughput', value: warmThroughput, unit: 'attempts/s', labels: { concurrency: WORKER_CONCURRENCY } });
+    note(`warm noop attempt: p50 ${percentile(warmSequential, 50).toFixed(2)} ms, p99 ${percentile(warmSequential, 99).toFixed(2)} ms one at a time`);
+    note(
+      `warm attempts at concurrency ${WORKER_CONCURRENCY}: ${warmThroughput.toFixed(0)}/s, CPU per attempt ${warmChildCpuMs.toFixed(2)} ms in the task process + ${warmParentCpuMs.toFixed(2)} ms in the parent`,
+    );
+  } finally {
+    for (const w of warm) w.stop();
+  }
   emit({ bench: 'worker.isolated_attempt.p50_ms', value: percentile(sequential, 50), unit: 'ms' });
   emit({ bench: 'worker.isolated_attempt.throughput', value: throughput, unit: 'attempts/s', labels: { concurrency: WORKER_CONCURRENCY } });
   note(`isolated noop attempt: p50 ${percentile(sequential, 50).toFixed(1)} ms, p99 ${percentile(sequential, 99).toFixed(1)} ms one at a time; bare \`node -e 0\` p50 ${percentile(bare, 50).toFixed(1)} ms`);
@@ -377,6 +472,14 @@ interface Phase {
   jsm: JetStreamManager;
   subjects: Subjects;
   limit: number;
+  /** A connection to the scratch database, for its transaction counters. */
+  pg: Client;
+}
+
+/** Transactions committed in the scratch database so far (Postgres flushes these counters about once a second). */
+async function commits(p: Phase): Promise<number> {
+  const { rows } = await p.pg.query<{ n: string }>('SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()');
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Never rejects (sends are often not awaited at once): a failure ends the batch through the observer. */
@@ -433,6 +536,37 @@ async function lastSeq(p: Phase): Promise<{ events: number; commands: number }> 
 }
 
 /**
+ * Samples every consumer's backlog (pending + unacknowledged) every 500 ms
+ * while a burst runs: where the queue builds is what the burst waits for.
+ */
+function backlogSampler(p: Phase): { stop(): Promise<string> } {
+  const peak = new Map<string, number>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const stream of ['EVENTS', 'COMMANDS'] as const) {
+        try {
+          for await (const c of p.jsm.consumers.list(p.subjects.stream(stream))) {
+            const backlog = c.num_pending + c.num_ack_pending;
+            peak.set(c.name, Math.max(peak.get(c.name) ?? 0, backlog));
+          }
+        } catch {
+          /* a consumer being replaced; the next sample sees it */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...peak].map(([name, n]) => `${name} ${n}`).join(', ');
+    },
+  };
+}
+
+/**
  * A burst of RUNS start_run commands at once (throughput, and latency with
  * the queue that builds), then runs at half that throughput, one every
  * 1/rate s for PACED_S (latency below saturation).
@@ -441,10 +575,13 @@ async function measure(p: Phase, bench: string, labels: Record<string, string | 
   // Warm-up: JIT, pools, consumers of a new replica.
   await batch(p, WARMUP, () => Promise.all(Array.from({ length: WARMUP }, () => startRun(p))).then(() => undefined));
 
+  await new Promise((r) => setTimeout(r, 1_200));
+  const commitsBefore = await commits(p);
   const cpuBefore = cpuSample(p.services.map((s) => s.pid));
   const seqBefore = await lastSeq(p);
   const started = Date.now();
   let sent: Promise<unknown> = Promise.resolve();
+  const backlog = backlogSampler(p);
   const burst = await batch(p, RUNS, async () => {
     // Not awaited here: the commands' outcomes arrive while runs are already ending.
     sent = Promise.all(Array.from({ length: RUNS }, () => startRun(p)));
@@ -452,6 +589,10 @@ async function measure(p: Phase, bench: string, labels: Record<string, string | 
   await sent;
   const wallS = (Date.now() - started) / 1000;
   const cpuAfter = cpuSample(p.services.map((s) => s.pid));
+  const peaks = await backlog.stop();
+  await new Promise((r) => setTimeout(r, 1_200));
+  // Includes the bench's own two reads of the counter.
+  const commitsPerRun = (await commits(p)) - commitsBefore;
   const seqAfter = await lastSeq(p);
   const eventsPerRun = (seqAfter.events - seqBefore.events) / RUNS;
   const commandsPerRun = (seqAfter.commands - seqBefore.commands) / RUNS;
@@ -470,6 +611,8 @@ async function measure(p: Phase, bench: string, labels: Record<string, string | 
       `${((100 * burst.throughput * msgsPerRun) / p.limit).toFixed(1)}% of the raw publish rate`,
   );
   note(cpuPerRun(cpuBefore, cpuAfter, p.services, RUNS));
+  note(`${(commitsPerRun / RUNS).toFixed(1)} Postgres transactions committed per run`);
+  note(`peak backlog per consumer (pending + unacknowledged) during the burst: ${peaks}`);
 
   if (PACED_S <= 0) return;
   const offered = Math.max(1, Math.round(burst.throughput * 5) / 10);
@@ -534,7 +677,13 @@ async function main(): Promise<void> {
     emit({ bench: 'nats.publish.pipelined', value: limit, unit: 'msgs/s' });
 
     const base = { DATABASE_URL: db.url, NATS_URL: env.natsUrl, STEWARD_NAMESPACE: ns, LOG_LEVEL: 'warn' };
-    const executorEnv = { ...base, STEWARD_HANDLERS: HANDLERS, EXECUTOR_WORKER_QUEUES: 'default', EXECUTOR_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY) };
+    const executorEnv = {
+      ...base,
+      STEWARD_HANDLERS: HANDLERS,
+      EXECUTOR_WORKER_QUEUES: 'default',
+      EXECUTOR_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      EXECUTOR_WORKER_ISOLATION: ISOLATION,
+    };
     const start = async (name: string, serviceEnv: Record<string, string>): Promise<Service> => {
       const s = new Service(name, await freePort(), serviceEnv);
       services.push(s);
@@ -553,15 +702,25 @@ async function main(): Promise<void> {
     const observer = new RunObserver(nc, subjects);
     await nc.flush();
 
-    const phase = (running: Service[]): Phase => ({ bus, observer, limit, jsm, subjects, services: running });
-    await measure(phase([ledger, scheduler, executor1]), 'runs.noop', { executors: 1 });
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    cleanups.push(() => pg.end());
+    const phase = (running: Service[]): Phase => ({ bus, observer, limit, jsm, subjects, services: running, pg });
+    await measure(phase([ledger, scheduler, executor1]), 'runs.noop', { executors: 1, isolation: ISOLATION });
 
     const executor2 = await (await start('executor', executorEnv)).waitReady();
-    await measure(phase([ledger, scheduler, executor1, executor2]), 'runs.noop', { executors: 2 });
+    await measure(phase([ledger, scheduler, executor1, executor2]), 'runs.noop', { executors: 2, isolation: ISOLATION });
+    await Promise.all([executor1.stop(), executor2.stop()]);
+
+    if (OTHER_PHASE) {
+      // Diagnostic: the other isolation mode (by default the strict one, a fresh child process per attempt).
+      const other = await (await start('executor', { ...executorEnv, EXECUTOR_WORKER_ISOLATION: OTHER_ISOLATION })).waitReady();
+      await measure(phase([ledger, scheduler, other]), 'runs.noop', { executors: 1, isolation: OTHER_ISOLATION });
+      await other.stop();
+    }
 
     if (UNISOLATED) {
-      // Diagnostic: the same path with no child process per attempt (an executor without a pool and a worker in the bench).
-      await Promise.all([executor1.stop(), executor2.stop()]);
+      // Diagnostic: the same path with no child process at all (an executor without a pool and a worker in the bench).
       const bare = await (await start('executor', base)).waitReady();
       const worker = await new InlineWorker(nc, subjects).start();
       try {

@@ -87,18 +87,16 @@ const READ_ALL = {
     WHERE ${COMMIT_SAFE} AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
     ORDER BY transaction_id, global_position LIMIT $3`,
 };
-// The CloudEvents envelope of each event, built by Postgres: a publisher gets
-// bytes to send instead of parsing jsonb into objects and stringifying them
-// again (that round trip was most of the relay's own CPU). Same shape as
-// toEnvelope in @steward/contracts; absent extensions are left out.
-const READ_ALL_ENCODED = {
-  name: 'steward_read_all_encoded',
-  text: `SELECT transaction_id, global_position, event_id::text AS id, type, causation_id,
-      metadata->>'traceparent' AS traceparent,
-      CASE WHEN type = ANY($4::text[]) THEN data END AS routing_data,
-      -- Text concatenation, not jsonb_build_object: the payload's jsonb is
-      -- printed once and nothing is rebuilt (measured faster on the relay).
-      '{"specversion":"1.0","id":"' || event_id || '","source":' || to_json(coalesce(metadata->>'source', 'steward'))::text
+/**
+ * The CloudEvents envelope of a stored event, built as text by Postgres: a
+ * publisher gets bytes to send instead of parsing jsonb into objects and
+ * stringifying them again (that round trip was most of the relay's own CPU).
+ * Text concatenation, not jsonb_build_object: the payload's jsonb is printed
+ * once and nothing is rebuilt. Same shape as toEnvelope in @steward/contracts;
+ * absent extensions are left out. The relay and the ledger's replays publish
+ * exactly these bytes.
+ */
+export const ENVELOPE_SQL = `'{"specversion":"1.0","id":"' || event_id || '","source":' || to_json(coalesce(metadata->>'source', 'steward'))::text
         || ',"type":' || to_json(type)::text
         || ',"time":"' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
         || '","datacontenttype":"application/json","dataschemaversion":' || schema_version
@@ -110,7 +108,14 @@ const READ_ALL_ENCODED = {
         || coalesce(',"actor":' || to_json(metadata->>'actor')::text, '')
         || coalesce(',"workflowid":' || to_json(workflow_id)::text, '')
         || coalesce(',"runid":' || to_json(run_id)::text, '')
-        || ',"data":' || data::text || '}' AS envelope
+        || ',"data":' || data::text || '}'`;
+
+const READ_ALL_ENCODED = {
+  name: 'steward_read_all_encoded',
+  text: `SELECT transaction_id, global_position, event_id::text AS id, type, causation_id,
+      metadata->>'traceparent' AS traceparent,
+      CASE WHEN type = ANY($4::text[]) THEN data END AS routing_data,
+      ${ENVELOPE_SQL} AS envelope
     FROM events
     WHERE ${COMMIT_SAFE} AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
     ORDER BY transaction_id, global_position LIMIT $3`,

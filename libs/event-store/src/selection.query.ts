@@ -1,6 +1,6 @@
 import { ValidationError } from '@steward/contracts';
 import { START, type Cursor } from './cursor.model';
-import type { EncodedEvent } from './event.store';
+import { ENVELOPE_SQL, type EncodedEvent } from './event.store';
 import { COMMIT_SAFE, pageLimit } from './event.query';
 import type { Queryable } from './pool.factory';
 
@@ -27,22 +27,6 @@ export interface EventSelection {
   timeField?: string;
 }
 
-// The same CloudEvents envelope text as EventStore.readAllEncoded builds for
-// the relay (byte for byte: a replayed event is the relayed one, unchanged).
-// Keep the two in step; read-all-encoded and the ledger's replay spec compare them.
-const ENVELOPE = `'{"specversion":"1.0","id":"' || event_id || '","source":' || to_json(coalesce(metadata->>'source', 'steward'))::text
-        || ',"type":' || to_json(type)::text
-        || ',"time":"' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-        || '","datacontenttype":"application/json","dataschemaversion":' || schema_version
-        || ',"streamid":' || to_json(stream_id)::text || ',"streamversion":' || stream_version
-        || ',"globalposition":"' || global_position || '","transactionid":"' || transaction_id
-        || '","correlationid":' || to_json(coalesce(correlation_id, event_id::text))::text
-        || coalesce(',"causationid":' || to_json(causation_id)::text, '')
-        || coalesce(',"traceparent":' || to_json(metadata->>'traceparent')::text, '')
-        || coalesce(',"actor":' || to_json(metadata->>'actor')::text, '')
-        || coalesce(',"workflowid":' || to_json(workflow_id)::text, '')
-        || coalesce(',"runid":' || to_json(run_id)::text, '')
-        || ',"data":' || data::text || '}'`;
 
 interface EncodedRow {
   transaction_id: string;
@@ -92,7 +76,7 @@ export async function readSelectionEncoded(
   values.push(n + 1);
   const { rows } = await db.query<EncodedRow>(
     `SELECT transaction_id, global_position, event_id::text AS id, type, causation_id,
-        metadata->>'traceparent' AS traceparent, ${ENVELOPE} AS envelope
+        metadata->>'traceparent' AS traceparent, ${ENVELOPE_SQL} AS envelope  -- the relay's bytes: a replayed event is the relayed one, unchanged
       FROM events WHERE ${where}
       ORDER BY transaction_id, global_position LIMIT $${values.length}`,
     values,

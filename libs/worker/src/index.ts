@@ -1,5 +1,5 @@
 // @steward/worker: the task SDK (defineHandler, TaskError, the handler context) and
-// the worker pool that runs each attempt in an isolated child process and reports by command.
+// the worker pool that runs each attempt in a task process (warm or forked per attempt) and reports by command.
 export { defineHandler, TaskError, isTaskHandler, handlersOfModule } from './handler.define';
 export type { TaskHandler, TaskContext, TaskInput, TaskLogger, ReportedUsage, JsonObject } from './handler.define';
 export { loadHandlers, handlerDirsFromEnv, HandlerLoadError } from './handler.load';
@@ -18,7 +18,9 @@ export {
 } from './environment.profile';
 export type { EnvironmentProfiles, ResolvedEnvironment } from './environment.profile';
 export { WorkerPool } from './worker.pool';
-export type { WorkerPoolOptions } from './worker.pool';
+export type { WorkerPoolOptions, IsolationMode } from './worker.pool';
+export { WarmIsolatePool, DEFAULT_ISOLATE_MAX_ATTEMPTS } from './isolate.warm';
+export type { WarmIsolateOptions, TaskProcessEvent, RetireReason } from './isolate.warm';
 export { stepCommandId } from './step-command.publisher';
 export { WorkerConfigSchema, parseWorkerConfig, startWorker } from './worker.config';
 export type { WorkerConfig, RunningWorker } from './worker.config';

@@ -3,7 +3,7 @@ import type { Logger, Metrics } from '@steward/observability';
 import { SecretMissingError, type EnvironmentProfileResolver } from './environment.profile';
 import type { HandlerRegistration } from './handler.load';
 import type { StepCommandPublisher } from './step-command.publisher';
-import { runIsolated, type AbortReason, type AttemptReport } from './task.isolate';
+import { runIsolated, type AbortReason, type AttemptReport, type IsolatedAttempt } from './task.isolate';
 import type { AttemptIdentity, AttemptOutcome } from './task.protocol';
 
 export interface AttemptSettings {
@@ -15,6 +15,8 @@ export interface AttemptSettings {
   metrics?: Metrics;
   killGraceMs?: number;
   sampleIntervalMs?: number;
+  /** Runs the attempt in a task process: a fresh fork (runIsolated, the default) or a warm process. */
+  isolate?: (spec: IsolatedAttempt) => Promise<AttemptReport>;
 }
 
 type StepQueuedData = EventData<typeof StepQueued>;
@@ -24,7 +26,7 @@ interface TaskSpec {
   heartbeatMs?: unknown;
 }
 
-const DEFAULT_MEMORY_MB = 256;
+export const DEFAULT_MEMORY_MB = 256;
 /** Heartbeat commands are throttled: the executor needs a sign of life per heartbeat timeout, not every call. */
 const MAX_HEARTBEAT_INTERVAL_MS = 1_000;
 
@@ -84,7 +86,7 @@ export class TaskAttempt {
     const heartbeatMs = typeof this.spec.heartbeatMs === 'number' ? this.spec.heartbeatMs : this.data.timeouts.heartbeatMs;
     const heartbeatEvery = Math.max(50, Math.min(MAX_HEARTBEAT_INTERVAL_MS, (heartbeatMs ?? Infinity) / 3));
     this.log.debug('task attempt starting', { memory_mb: memoryMb, timeout_ms: this.data.timeouts.startToCloseMs });
-    const report = await runIsolated({
+    const report = await (this.settings.isolate ?? runIsolated)({
       modulePath: registration.modulePath,
       handler: registration.name,
       input: this.data.input,
@@ -136,7 +138,7 @@ export class TaskAttempt {
     const labels = { queue, handler: typeof this.spec.handler === 'string' ? this.spec.handler : 'unknown', outcome: outcome.status === 'succeeded' ? 'succeeded' : outcome.error.code };
     metrics.counter('steward_task_attempts_total', 'Task attempts finished by this worker, by queue, handler and outcome (an error code when failed).', ['queue', 'handler', 'outcome']).inc(labels);
     metrics
-      .histogram('steward_task_attempt_duration_seconds', 'Wall time of task attempts, child process start to exit.', ['queue', 'handler', 'outcome'], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])
+      .histogram('steward_task_attempt_duration_seconds', 'Wall time of task attempts, from handing the attempt to its task process to its outcome.', ['queue', 'handler', 'outcome'], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])
       .observe(labels, wallMs / 1000);
   }
 

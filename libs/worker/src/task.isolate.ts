@@ -65,7 +65,70 @@ export function runIsolated(spec: IsolatedAttempt): Promise<AttemptReport> {
   return new Promise((resolve) => new IsolatedRun(spec, resolve).start());
 }
 
-type StopReason = AbortReason | 'resource_exhausted';
+export type StopReason = AbortReason | 'resource_exhausted';
+
+/** The worker variables a task process starts with (never the worker's secrets). */
+export function inheritedEnv(names: readonly string[] = DEFAULT_INHERITED): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of names) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  return env;
+}
+
+/** The report of an attempt stopped before any process ran it. */
+export function notStarted(reason: AbortReason): AttemptReport {
+  const message = reason === 'timeout' ? 'timed out before it started' : 'the step was cancelled';
+  return {
+    outcome: { status: 'failed', error: { code: reason, message, retryable: reason === 'timeout' } },
+    usage: { cpuMs: 0, maxRssKb: 0, wallMs: 0 },
+    reportedUsage: [],
+  };
+}
+
+/** How an attempt ended, from why the pool stopped it, the child's result and how the child exited. */
+export function attemptOutcome(o: {
+  stopReason: StopReason | undefined;
+  result: AttemptOutcome | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderrTail: string;
+  overLimitKb: number;
+  memoryMb: number;
+  timeoutMs: number;
+  secrets: readonly string[];
+}): AttemptOutcome {
+  const failed = (c: string, message: string, retryable: boolean): AttemptOutcome => ({ status: 'failed', error: { code: c, message, retryable } });
+  switch (o.stopReason) {
+    case 'resource_exhausted':
+      return failed('resource_exhausted', `exceeded its memory limit of ${o.memoryMb} MB (resident ${Math.round(o.overLimitKb / 1024)} MB); killed`, false);
+    case 'timeout':
+      return failed('timeout', `did not finish within ${o.timeoutMs} ms; killed`, true);
+    case 'cancelled':
+      return failed('cancelled', 'the step was cancelled', false);
+  }
+  if (o.result) {
+    return o.result.status === 'failed' ? { status: 'failed', error: { ...o.result.error, message: scrubSecrets(o.result.error.message, o.secrets) } } : o.result;
+  }
+  if (HEAP_OOM.test(o.stderrTail)) return failed('resource_exhausted', `ran out of its ${o.memoryMb} MB heap`, false);
+  const how = o.signal !== null ? `signal ${o.signal}` : `code ${o.code}`;
+  return failed('worker_crashed', scrubSecrets(`the task process exited with ${how} before reporting a result: ${o.stderrTail.slice(-500)}`.trim(), o.secrets), true);
+}
+
+/** Forwards a child's output stream line by line (lines capped at 4,000 characters); `onChunk` sees the raw text. */
+export function pipeLines(stream: NodeJS.ReadableStream | null, onChunk: ((chunk: string) => void) | undefined, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    onChunk?.(chunk);
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') onLine(line.slice(0, 4_000));
+  });
+  stream.on('end', () => {
+    if (buffer.trim() !== '') onLine(buffer.slice(0, 4_000));
+  });
+}
 
 class IsolatedRun {
   private child!: ChildProcess;
@@ -89,9 +152,7 @@ class IsolatedRun {
 
   start(): void {
     if (this.spec.signal?.aborted) return this.finishWithoutProcess(this.spec.signal.reason as AbortReason);
-    const env: Record<string, string> = {};
-    for (const key of this.spec.inheritEnv ?? DEFAULT_INHERITED) if (process.env[key] !== undefined) env[key] = process.env[key]!;
-    Object.assign(env, this.spec.env);
+    const env = { ...inheritedEnv(this.spec.inheritEnv), ...this.spec.env };
     this.child = fork(runnerPath(), [], {
       // Explicit, so the parent's own flags (a debugger, jest's) never leak into tasks.
       execArgv: [`--max-old-space-size=${this.spec.memoryMb}`],
@@ -177,52 +238,31 @@ class IsolatedRun {
       maxRssKb: Math.max(this.peakRssKb, this.result?.maxRssKb ?? 0),
       wallMs,
     };
-    this.resolve({ outcome: this.outcomeOf(code, signal), usage, reportedUsage: this.reported });
-  }
-
-  private outcomeOf(code: number | null, signal: NodeJS.Signals | null): AttemptOutcome {
-    const { memoryMb, timeoutMs } = this.spec;
-    const failed = (c: string, message: string, retryable: boolean): AttemptOutcome => ({ status: 'failed', error: { code: c, message, retryable } });
-    switch (this.stopReason) {
-      case 'resource_exhausted':
-        return failed('resource_exhausted', `exceeded its memory limit of ${memoryMb} MB (resident ${Math.round(this.overLimitKb / 1024)} MB); killed`, false);
-      case 'timeout':
-        return failed('timeout', `did not finish within ${timeoutMs} ms; killed`, true);
-      case 'cancelled':
-        return failed('cancelled', 'the step was cancelled', false);
-    }
-    if (this.result) {
-      const outcome = this.result.outcome;
-      return outcome.status === 'failed' ? { status: 'failed', error: { ...outcome.error, message: scrubSecrets(outcome.error.message, this.secrets) } } : outcome;
-    }
-    if (HEAP_OOM.test(this.stderrTail)) return failed('resource_exhausted', `ran out of its ${memoryMb} MB heap`, false);
-    const how = signal !== null ? `signal ${signal}` : `code ${code}`;
-    return failed('worker_crashed', scrubSecrets(`the task process exited with ${how} before reporting a result: ${this.stderrTail.slice(-500)}`.trim(), this.secrets), true);
+    this.resolve({
+      outcome: attemptOutcome({
+        stopReason: this.stopReason,
+        result: this.result?.outcome,
+        code,
+        signal,
+        stderrTail: this.stderrTail,
+        overLimitKb: this.overLimitKb,
+        memoryMb: this.spec.memoryMb,
+        timeoutMs: this.spec.timeoutMs,
+        secrets: this.secrets,
+      }),
+      usage,
+      reportedUsage: this.reported,
+    });
   }
 
   private finishWithoutProcess(reason: AbortReason): void {
-    const message = reason === 'timeout' ? 'timed out before it started' : 'the step was cancelled';
-    this.resolve({
-      outcome: { status: 'failed', error: { code: reason, message, retryable: reason === 'timeout' } },
-      usage: { cpuMs: 0, maxRssKb: 0, wallMs: 0 },
-      reportedUsage: [],
-    });
+    this.resolve(notStarted(reason));
   }
 
   private pipeLines(stream: NodeJS.ReadableStream | null, level: TaskLogLevel, name: string): void {
-    if (!stream) return;
-    let buffer = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      if (name === 'stderr') this.stderrTail = (this.stderrTail + chunk).slice(-4_000);
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop() ?? '';
-      for (const line of lines) if (line.trim() !== '') this.log(level, line.slice(0, 4_000), { stream: name });
-    });
-    stream.on('end', () => {
-      if (buffer.trim() !== '') this.log(level, buffer.slice(0, 4_000), { stream: name });
-    });
+    pipeLines(stream, name === 'stderr' ? (chunk) => (this.stderrTail = (this.stderrTail + chunk).slice(-4_000)) : undefined, (line) =>
+      this.log(level, line, { stream: name }),
+    );
   }
 
   private log(level: TaskLogLevel, msg: string, fields: JsonObject): void {

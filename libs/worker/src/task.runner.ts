@@ -1,10 +1,18 @@
-// Entry of the isolated child process (compiled to dist/task.runner.js and
-// forked once per attempt). It loads one handler module, runs it, and sends
-// one `result` message; anything else the parent learns from its exit.
+// Entry of the task child process (compiled to dist/task.runner.js). Forked
+// per attempt, it loads one handler module, runs it, sends one `result` and
+// exits; anything else the parent learns from its exit. Forked with `--warm`,
+// it stays up and runs one attempt after another of the same module (each
+// with its own ctx, AbortSignal and usage), until the pool kills it.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { handlersOfModule, type JsonObject, type ReportedUsage, type TaskContext, type TaskLogger } from './handler.define';
 import type { AttemptOutcome, ChildMessage, ParentMessage, StepErrorShape } from './task.protocol';
 
-const controller = new AbortController();
+const WARM = process.argv.includes('--warm');
+
+/** The attempt running now (a warm child runs one at a time). */
+let current: { seq: number | undefined; controller: AbortController } | undefined;
+/** Profile variables the previous attempt set in process.env (warm), removed when the next one's profile lacks them. */
+let profileKeys: string[] = [];
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -14,9 +22,9 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
-function logger(): TaskLogger {
+function logger(seq: number | undefined): TaskLogger {
   const at = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: JsonObject) =>
-    void send({ type: 'log', level, msg: String(msg), ...(fields !== undefined && { fields: jsonSafe(fields) }) });
+    void send({ type: 'log', level, msg: String(msg), ...(fields !== undefined && { fields: jsonSafe(fields) }), ...(seq !== undefined && { seq }) });
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -53,7 +61,32 @@ function outputsOf(value: unknown): AttemptOutcome {
   return { status: 'succeeded', outputs: copy as JsonObject };
 }
 
-async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<AttemptOutcome> {
+/** Resets the kernel's peak-RSS mark (VmHWM) so it measures this attempt alone; false where /proc does not allow it. */
+function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRssKb(): number | undefined {
+  try {
+    return Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A warm child's profile lives in process.env only while it is the one in use. */
+function applyProfile(env: Record<string, string>): void {
+  for (const key of profileKeys) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
+  profileKeys = Object.keys(env);
+}
+
+async function run(message: Extract<ParentMessage, { type: 'start' }>, signal: AbortSignal): Promise<AttemptOutcome> {
   let mod: unknown;
   try {
     mod = require(message.modulePath);
@@ -62,14 +95,22 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
   }
   const handler = handlersOfModule(mod).find((h) => h.name === message.handler);
   if (!handler) return { status: 'failed', error: { code: 'unknown_handler', message: `${message.modulePath} no longer exports handler "${message.handler}"`, retryable: false } };
-  const env: Record<string, string> = {};
-  for (const key of message.envKeys) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  let env: Record<string, string>;
+  if (message.env !== undefined) {
+    env = { ...message.env };
+    applyProfile(env);
+  } else {
+    env = {};
+    for (const key of message.envKeys) if (process.env[key] !== undefined) env[key] = process.env[key]!;
+  }
+  const seq = message.seq;
+  const tag = seq !== undefined ? { seq } : {};
   const ctx: TaskContext = {
     ...message.identity,
-    logger: logger(),
-    heartbeat: () => void send({ type: 'heartbeat' }),
-    reportUsage: (usage: ReportedUsage) => void send({ type: 'usage', usage: jsonSafe(usage as unknown as JsonObject) as unknown as ReportedUsage }),
-    signal: controller.signal,
+    logger: logger(seq),
+    heartbeat: () => void send({ type: 'heartbeat', ...tag }),
+    reportUsage: (usage: ReportedUsage) => void send({ type: 'usage', usage: jsonSafe(usage as unknown as JsonObject) as unknown as ReportedUsage, ...tag }),
+    signal,
     env: Object.freeze(env),
   };
   try {
@@ -79,23 +120,48 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
   }
 }
 
-process.on('message', (raw: ParentMessage) => {
-  if (raw.type === 'abort') {
-    controller.abort(raw.reason);
-    return;
-  }
-  if (raw.type !== 'start') return;
-  void start(raw).then(async (outcome) => {
+async function attempt(message: Extract<ParentMessage, { type: 'start' }>): Promise<void> {
+  const controller = new AbortController();
+  current = { seq: message.seq, controller };
+  if (!WARM) {
+    const outcome = await run(message, controller.signal);
     const usage = process.resourceUsage();
     await send({ type: 'result', outcome, cpuMicros: usage.userCPUTime + usage.systemCPUTime, maxRssKb: usage.maxRSS });
     // Handlers may leave timers or sockets open; the attempt is over either way.
     process.exit(0);
-  });
+  }
+  const peakReset = resetPeakRss();
+  const cpuBefore = process.cpuUsage();
+  const outcome = await run(message, controller.signal);
+  const cpu = process.cpuUsage(cpuBefore);
+  const rssKb = Math.round(process.memoryUsage.rss() / 1024);
+  const maxRssKb = Math.max(rssKb, (peakReset && peakRssKb()) || 0);
+  if (current?.controller === controller) current = undefined;
+  await send({ type: 'result', outcome, cpuMicros: cpu.user + cpu.system, maxRssKb, rssKb, ...(message.seq !== undefined && { seq: message.seq }) });
+}
+
+process.on('message', (raw: ParentMessage) => {
+  switch (raw.type) {
+    case 'abort':
+      current?.controller.abort(raw.reason);
+      return;
+    case 'load':
+      // Warm-up only: a module that fails to load fails the first attempt with its error.
+      try {
+        require(raw.modulePath);
+      } catch {
+        /* reported by the attempt */
+      }
+      return;
+    case 'start':
+      void attempt(raw);
+      return;
+  }
 });
 
 // A rejection the handler never awaited would otherwise end the child with no result.
 process.on('unhandledRejection', (err) => {
-  void send({ type: 'log', level: 'error', msg: 'unhandled rejection in handler', fields: { err: errorOf(err) } });
+  void send({ type: 'log', level: 'error', msg: 'unhandled rejection in handler', fields: { err: errorOf(err) }, ...(current?.seq !== undefined && { seq: current.seq }) });
 });
 // The parent went away (pool killed): nobody can use our result.
 process.on('disconnect', () => process.exit(0));

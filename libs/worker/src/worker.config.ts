@@ -22,6 +22,10 @@ export const WorkerConfigSchema = BaseConfigSchema.pick({ NATS_URL: true, STEWAR
   /** A YAML or JSON file of environment profiles keyed by workflow id. */
   STEWARD_PROFILES: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** `warm` (default): task processes run many attempts in turn; `attempt`: a fresh process per attempt. */
+  WORKER_ISOLATION: z.enum(['warm', 'attempt']).default('warm'),
+  /** Warm isolation: attempts one task process runs before it is replaced. */
+  WORKER_ISOLATE_MAX_ATTEMPTS: z.coerce.number().int().positive().default(100),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 
@@ -49,6 +53,8 @@ export async function startWorker(
     queues: config.STEWARD_QUEUES,
     handlers,
     concurrency: config.WORKER_CONCURRENCY,
+    isolation: config.WORKER_ISOLATION,
+    isolateMaxAttempts: config.WORKER_ISOLATE_MAX_ATTEMPTS,
     ...(config.WORKER_ID !== undefined && { workerId: config.WORKER_ID }),
     ...(deps.logger && { logger: deps.logger }),
     ...(deps.metrics && { metrics: deps.metrics }),

@@ -62,8 +62,8 @@ function stepQueued(runId: string, handler: string, inputs: Record<string, unkno
   );
 }
 
-describe('worker pool', () => {
-  const env = useTestEnvironment({ label: 'worker' });
+describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isolation) => {
+  const env = useTestEnvironment({ label: `worker-${isolation}` });
   const commands: Array<{ name: string; command: CommandEnvelope }> = [];
   const logLines: string[] = [];
   let sub: Subscription;
@@ -100,6 +100,7 @@ describe('worker pool', () => {
       handlers: loadHandlers([FIXTURES]),
       concurrency: 3,
       workerId: 'test-worker',
+      isolation,
       killGraceMs: 300,
       sampleIntervalMs: 20,
       logger: new Logger({ service: 'worker', level: 'debug', write: (line) => logLines.push(line) }),
@@ -118,6 +119,11 @@ describe('worker pool', () => {
         sub?.unsubscribe();
       },
     });
+  });
+
+  it(isolation === 'warm' ? 'pre-starts one task process per slot' : 'keeps no task process between attempts', () => {
+    // Four fixture modules, three slots: one process each for the first three, round robin.
+    expect(pool.taskProcessPids()).toHaveLength(isolation === 'warm' ? 3 : 0);
   });
 
   it('reports started, then the outputs, usage and reported usage as commands to the executor', async () => {

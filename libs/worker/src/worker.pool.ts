@@ -8,8 +8,16 @@ import { EnvironmentProfileResolver, type EnvironmentProfiles } from './environm
 import type { HandlerRegistration } from './handler.load';
 import { Semaphore } from './semaphore';
 import { StepCommandPublisher } from './step-command.publisher';
-import { TaskAttempt, type AttemptSettings } from './task.attempt';
+import { WarmIsolatePool, type TaskProcessEvent } from './isolate.warm';
+import { DEFAULT_MEMORY_MB, TaskAttempt, type AttemptSettings } from './task.attempt';
 import type { AbortReason } from './task.isolate';
+
+/**
+ * `attempt`: a fresh child process per attempt (nothing survives between
+ * attempts; ~20 ms of CPU per attempt for the process start). `warm`: task
+ * processes that run many attempts of one handler module and profile in turn.
+ */
+export type IsolationMode = 'attempt' | 'warm';
 
 export interface WorkerPoolOptions {
   /** Either a URL (the pool opens and drains its own connection) or a shared connection. */
@@ -19,7 +27,7 @@ export interface WorkerPoolOptions {
   /** Task queues served; each gets the durable consumer `worker-<queue>`, shared by replicas. */
   queues: readonly string[];
   handlers: ReadonlyMap<string, HandlerRegistration> | readonly HandlerRegistration[];
-  /** Attempts running at once across all queues (each one a child process). Default 4. */
+  /** Attempts running at once across all queues (each in its own task process). Default 4. */
   concurrency?: number;
   /** Names this worker in logs, presence and `report_step_started`. Default `<hostname>-<pid>`. */
   workerId?: string;
@@ -35,6 +43,10 @@ export interface WorkerPoolOptions {
   /** Passed to each attempt: time between ctx.signal aborting and SIGKILL. */
   killGraceMs?: number;
   sampleIntervalMs?: number;
+  /** Default `warm`; see docs/workers.md for the trade-off. */
+  isolation?: IsolationMode;
+  /** Warm isolation: attempts one task process runs before it is replaced. Default 100. */
+  isolateMaxAttempts?: number;
 }
 
 type StepQueuedData = EventData<typeof StepQueued>;
@@ -45,7 +57,7 @@ const CANCELLED_MEMORY = 10_000;
 
 /**
  * The task worker: consumes `step.queued` for its queues, runs each attempt
- * in an isolated child process and reports back with commands. It is both
+ * in a task process (warm or forked for it) and reports back with commands. It is both
  * the executor's built-in pool and what a team runs as its own worker; it
  * never touches the database.
  */
@@ -64,6 +76,7 @@ export class WorkerPool {
   private presence: PresenceReporter | undefined;
   private commands: StepCommandPublisher | undefined;
   private started = false;
+  private warm: WarmIsolatePool | undefined;
 
   constructor(private readonly options: WorkerPoolOptions) {
     if (options.queues.length === 0) throw new Error('a worker pool needs at least one queue');
@@ -82,6 +95,19 @@ export class WorkerPool {
     const { subjects } = this.options;
     this.nc = this.options.connection ?? (await connectNats(this.options.natsUrl!, `worker-${this.workerId}`));
     this.commands = new StepCommandPublisher(this.nc, subjects, `worker:${this.workerId}`);
+    if ((this.options.isolation ?? 'warm') === 'warm') {
+      this.warm = new WarmIsolatePool({
+        maxAttempts: this.options.isolateMaxAttempts ?? 100,
+        maxIdle: this.slots.size,
+        onStrayLog: (level, msg, fields) => this.log[level](msg, { ...fields, source: 'handler' }),
+        ...(this.options.metrics && { onProcess: this.countTaskProcesses(this.options.metrics) }),
+      });
+      // Started before the first delivery, so the first attempts do not pay for the process start.
+      this.warm.prestart(
+        [...this.handlers.values()].map((h) => h.modulePath),
+        DEFAULT_MEMORY_MB,
+      );
+    }
     // Cancellations first: an attempt must never start before we can hear that it should stop.
     this.watch = new CancellationWatch(this.nc, subjects, (r) => this.stop(r), this.log);
     await this.watch.start();
@@ -114,16 +140,26 @@ export class WorkerPool {
       });
       await this.presence.start();
     }
-    this.log.info('worker pool started', { queues: this.options.queues, handlers: [...this.handlers.keys()], concurrency: this.slots.size });
+    this.log.info('worker pool started', {
+      queues: this.options.queues,
+      handlers: [...this.handlers.keys()],
+      concurrency: this.slots.size,
+      isolation: this.warm ? 'warm' : 'attempt',
+    });
   }
 
   isReady(): boolean {
     return this.server?.isReady() ?? false;
   }
 
-  /** Attempts running now (child processes alive). */
+  /** Attempts running now. */
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** Pids of the warm task processes alive now, idle or busy (empty in `attempt` isolation). */
+  taskProcessPids(): number[] {
+    return this.warm?.pids() ?? [];
   }
 
   /**
@@ -139,6 +175,8 @@ export class WorkerPool {
     await this.server?.close();
     this.watch?.stop();
     for (const attempt of this.running.values()) attempt.abort('cancelled');
+    await this.warm?.close();
+    this.warm = undefined;
     if (!this.options.connection && this.nc && !this.nc.isClosed()) await this.nc.drain();
   }
 
@@ -169,6 +207,7 @@ export class WorkerPool {
         ...(this.options.metrics && { metrics: this.options.metrics }),
         ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
         ...(this.options.sampleIntervalMs !== undefined && { sampleIntervalMs: this.options.sampleIntervalMs }),
+        ...(this.warm && { isolate: this.warm.run.bind(this.warm) }),
       };
       const attempt = new TaskAttempt(envelope, data, settings);
       const cancelledBefore = this.cancelled.has(data.runId) || this.cancelled.has(`${data.runId}:${data.stepId}`);
@@ -182,6 +221,12 @@ export class WorkerPool {
     } finally {
       release();
     }
+  }
+
+  private countTaskProcesses(metrics: Metrics): (event: TaskProcessEvent) => void {
+    const started = metrics.counter('steward_task_processes_started_total', 'Warm task processes started by this worker.');
+    const ended = metrics.counter('steward_task_processes_ended_total', 'Warm task processes the worker ended, by reason.', ['reason']);
+    return (event) => (event === 'started' ? started.inc() : ended.inc({ reason: event }));
   }
 
   private stop(request: StopRequest): void {

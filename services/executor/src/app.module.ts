@@ -6,10 +6,9 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
 import { handlerDirsFromEnv, loadHandlers, WorkerPool } from '@steward/worker';
 import { systemClock, type Clock, type Random } from './clock';
-import { CommandRunner } from './commands/command.runner';
 import type { ExecutorConfig } from './config';
 import { POOL } from './executor.tokens';
 import { ExecutorHandlersModule, type ExecutorHandlers } from './handlers.module';
@@ -25,6 +24,12 @@ import { TimerFiredService } from './timers/timer-fired.service';
 const NATS = Symbol('NATS');
 const HANDLERS = Symbol('HANDLERS');
 const WORKERS = Symbol('WORKERS');
+
+/** Outcome events of run commands carry the run id, so a refusal shows in the run's timeline. */
+function runIdOf(payload: unknown) {
+  const runId = (payload as { runId?: unknown } | null)?.runId;
+  return typeof runId === 'string' ? { runId } : {};
+}
 
 /** What the executor takes, announced in the presence directory so the gateway can tell who serves what. */
 export const EXECUTOR_CAPABILITIES = [
@@ -110,7 +115,7 @@ export class ExecutorModule {
       runs,
       requests: new RunRequestService(engine, admission, clock),
       timers: new TimerFiredService(store, engine, runs, clock, random),
-      commands: new CommandRunner(pool, store),
+      commands: new CommandRunner(pool, store, { service: 'executor', outcomeMetadata: runIdOf }),
       clock,
       random,
     };
@@ -140,6 +145,8 @@ export class ExecutorModule {
             queues: config.EXECUTOR_WORKER_QUEUES.split(','),
             handlers: loadHandlers(handlerDirs),
             concurrency: config.EXECUTOR_WORKER_CONCURRENCY,
+            isolation: config.EXECUTOR_WORKER_ISOLATION,
+            isolateMaxAttempts: config.EXECUTOR_WORKER_ISOLATE_MAX_ATTEMPTS,
             workerId: `executor-${overrides.instance ?? process.pid}`,
             logger,
             metrics,

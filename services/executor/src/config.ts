@@ -26,8 +26,12 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
     .string()
     .regex(/^[a-z][a-z0-9_-]*(,[a-z][a-z0-9_-]*)*$/, 'comma-separated queue names')
     .default('default'),
-  /** Task attempts the built-in pool runs at once, each in its own child process. */
+  /** Task attempts the built-in pool runs at once, each in its own task process. */
   EXECUTOR_WORKER_CONCURRENCY: intFromEnv(2),
+  /** `warm`: task processes run many attempts of one handler module in turn; `attempt`: a fresh process per attempt (docs/workers.md). */
+  EXECUTOR_WORKER_ISOLATION: z.enum(['warm', 'attempt']).default('warm'),
+  /** Warm isolation: attempts one task process runs before it is replaced. */
+  EXECUTOR_WORKER_ISOLATE_MAX_ATTEMPTS: intFromEnv(100),
 });
 
 export type ExecutorConfig = z.infer<typeof ExecutorConfigSchema>;
