@@ -74,6 +74,7 @@ export { TOKEN_ROLES, TeamNameSchema, TokenCreated, TokenRevoked, GatewayBootstr
 export type { TokenRole } from './gateway.events';
 export { RawCaptured, CollectionFailed, COLLECTION_FAILURE_CLASSES, SourceNameSchema, CaptureRequestSchema, CaptureBodySchema, collectionEvents } from './collection.events';
 export type { CaptureBody } from './collection.events';
+export { SourceDisabled, SourceEnabled, sourceEvents } from './source.events';
 export { ReplayStarted, ReplayProgressed, ReplayPublished, ReplayFailed, ReplayIdSchema, TransformRefSchema, ReplaySelectionSchema, replayEvents } from './replay.events';
 export type { ReplaySelection } from './replay.events';
 export { TransformationCompleted, TransformationFailed, TransformationReplayCompleted, DatasetVersionPromoted, RowCountsSchema, transformationEvents } from './transformation.events';

@@ -2,11 +2,11 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { allEvents, EventRegistry, StepQueued, type EventEnvelope } from '@steward/contracts';
+import { allEvents, EventRegistry, OperatorActionRecorded, StepQueued, WorkflowResumed, type EventEnvelope } from '@steward/contracts';
 import { BlobStore, EventStore } from '@steward/event-store';
-import { JetStreamServer, PresenceReporter, type JetStreamContext } from '@steward/messaging';
+import { commandPattern, JetStreamServer, PresenceReporter, type CommandEnvelope, type JetStreamContext } from '@steward/messaging';
 import { HealthModule, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
 import { EnvironmentProfileResolver, handlerDirsFromEnv, loadHandlers, loadProfilesFile } from '@steward/worker';
 import { CaptureRepository } from './capture/capture.repository';
 import { CollectStepHandler } from './capture/collect-step.handler';
@@ -22,6 +22,8 @@ import { SourceLimiter } from './limits/source-limiter';
 import { StepReportPublisher } from './report/step-report.publisher';
 import { FileSource } from './sources/file.source';
 import { HandlerSource } from './sources/handler.source';
+import { SourceSwitch } from './switch/source-switch';
+import { COLLECTOR_COMMANDS, OPERATOR_CONSUMER, SourceSwitchHandlers, WORKFLOWS_CONSUMER } from './switch/source-switch.handlers';
 
 const POOL = Symbol('POOL');
 const NATS = Symbol('NATS');
@@ -31,12 +33,17 @@ export const COLLECTOR_ROUTE = 'collector';
 
 /**
  * Announced in the presence directory: the step.queued route it consumes,
- * the source kinds it serves (`source:file` only with file roots), and
+ * `workflow.resumed` and `operator.action_recorded` (a resume: the undo of
+ * an alert's disable_source), its commands
+ * (`cmd:disable_source`, `cmd:enable_source`), the source kinds it serves (`source:file` only with file roots), and
  * `handler:<name>` for each custom collector handler it loaded.
  */
 export function collectorCapabilities(config: Pick<CollectorConfig, 'COLLECTOR_FILE_ROOTS'>, handlers: Iterable<string>): string[] {
   return [
     `step.queued.${COLLECTOR_ROUTE}`,
+    WorkflowResumed.type,
+    OperatorActionRecorded.type,
+    ...COLLECTOR_COMMANDS.map((c) => `cmd:${c}`),
     'source:http',
     ...(handlerDirsFromEnv(config.COLLECTOR_FILE_ROOTS).length > 0 ? ['source:file'] : []),
     'source:handler',
@@ -100,8 +107,11 @@ export class CollectorModule {
       { requestTimeoutMs: config.COLLECTOR_REQUEST_TIMEOUT_MS, maxBodyBytes: config.COLLECTOR_MAX_BODY_BYTES, maxRedirects: config.COLLECTOR_MAX_REDIRECTS },
       clock,
     );
+    const switches = new SourceSwitch(pool, store, clock);
+    const switchHandlers = new SourceSwitchHandlers(pool, store, switches, new CommandRunner(pool, store, { service: 'collector' }), logger);
     const handler = new CollectStepHandler(
       new CaptureRepository(pool, store, new BlobStore(pool)),
+      switches,
       fetcher,
       new SourceLimiter(pool, clock, instance),
       new StepReportPublisher(nc, subjects, instance),
@@ -134,9 +144,17 @@ export class CollectorModule {
           ackWaitMs: config.COLLECTOR_ACK_WAIT_MS,
           maxDeliver: config.COLLECTOR_MAX_DELIVER,
         },
+        // Its own durable: NATS 2.9 consumers take one filter, and a resume must not wait behind slow fetches.
+        { stream: 'EVENTS', durable: WORKFLOWS_CONSUMER, filter: subjects.events(WorkflowResumed.type), concurrency: 1, ackWaitMs: config.COLLECTOR_ACK_WAIT_MS },
+        { stream: 'EVENTS', durable: OPERATOR_CONSUMER, filter: subjects.events(OperatorActionRecorded.type), concurrency: 1, ackWaitMs: config.COLLECTOR_ACK_WAIT_MS },
+        { stream: 'COMMANDS', durable: 'collector-cmd', filter: subjects.commands('collector'), concurrency: 2, ackWaitMs: config.COLLECTOR_ACK_WAIT_MS },
       ],
     });
     server.addHandler(StepQueued.type, (envelope: EventEnvelope, ctx?: JetStreamContext) => handler.handle(envelope, ctx), true);
+    server.addHandler(WorkflowResumed.type, (envelope: EventEnvelope) => switchHandlers.workflowResumed(envelope), true);
+    server.addHandler(OperatorActionRecorded.type, (envelope: EventEnvelope) => switchHandlers.operatorAction(envelope), true);
+    server.addHandler(commandPattern('disable_source'), (command: CommandEnvelope) => switchHandlers.disableSource(command), true);
+    server.addHandler(commandPattern('enable_source'), (command: CommandEnvelope) => switchHandlers.enableSource(command), true);
     const presence = new PresenceReporter(nc, subjects, {
       service: 'collector',
       instance,

@@ -13,6 +13,10 @@ const SCHEMA_LOCK = 0x434f_4c4c; // "COLL"
  * `collector_attempts` remembers what each attempt came to, written in the
  * transaction that recorded the capture or failure, so a redelivered
  * step.queued re-reports the same outcome without fetching again.
+ * `collector_sources` is the projection of the `source-<source>` streams:
+ * whether a source is disabled, by whom, why, and whether by an automated
+ * action (which `workflow.resumed` undoes); `stream_version` is the expected
+ * version of the next append.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS collector_source_limits (
@@ -39,6 +43,19 @@ CREATE TABLE IF NOT EXISTS collector_attempts (
   recorded_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (run_id, step_id, attempt)
 );
+
+CREATE TABLE IF NOT EXISTS collector_sources (
+  source         text        PRIMARY KEY,
+  workflow_id    text,
+  disabled       boolean     NOT NULL,
+  automated      boolean     NOT NULL,
+  reason         text,
+  changed_by     text,
+  changed_at     timestamptz NOT NULL,
+  stream_version integer     NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS collector_sources_disabled_workflow ON collector_sources (workflow_id) WHERE disabled;
 `;
 
 export async function ensureCollectorSchema(pool: Pool): Promise<void> {

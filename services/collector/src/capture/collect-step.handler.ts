@@ -14,6 +14,7 @@ import { fingerprintOf } from './fingerprint';
 import type { Fetched, SourceFetcher } from './source.fetcher';
 import { scrubText } from '../http/header.scrub';
 import { isTextual } from '../sources/content-type';
+import { workflowOfSource, type DisabledSource, type SourceSwitch } from '../switch/source-switch';
 
 type StepQueuedData = EventData<typeof StepQueued>;
 
@@ -45,6 +46,7 @@ export class CollectStepHandler {
 
   constructor(
     private readonly repo: CaptureRepository,
+    private readonly switches: Pick<SourceSwitch, 'disabled'>,
     private readonly fetcher: SourceFetcher,
     private readonly limiter: SourceLimiter,
     private readonly reports: StepReportPublisher,
@@ -113,6 +115,19 @@ export class CollectStepHandler {
     const fingerprint = fingerprintOf({ source, request: described.detail, inputs: data.input.inputs, ...(scheduledAt !== undefined && { scheduledAt }), runId: data.runId });
     const request = { kind: described.kind, target: described.target.slice(0, 4000), ...(described.method !== undefined && { method: described.method }) };
     const base = { source, workflowId: data.workflowId, runId: data.runId, stepId: data.stepId, attempt: data.attempt, fingerprint, request };
+
+    // A disabled source is not touched at all: no capture reused, no token taken, nothing fetched.
+    // Not a collection.failed either (nothing was fetched), so it does not feed the source's failure rate.
+    const disabled = await this.switches.disabled(source);
+    if (disabled) {
+      const outcome: AttemptOutcome = { status: 'failed', error: { code: 'source_disabled', message: disabledMessage(disabled), retryable: false } };
+      await this.repo.rememberOutcome(identity, fingerprint, outcome);
+      await this.reports.started(report);
+      await this.reports.result(report, outcome, Date.now() - begun);
+      this.metrics.fetched(source, described.kind, 'disabled', 0);
+      log.warn('source disabled, attempt failed without fetching', { status: 'failed', source, disabled_by: disabled.disabledBy, err: { code: 'source_disabled', class: 'permanent', message: outcome.error.message } });
+      return;
+    }
 
     const existing = await this.repo.findCapture(fingerprint);
     if (existing) {
@@ -268,6 +283,18 @@ export function succeeded(c: RawCapturedData): AttemptOutcome {
     status: 'succeeded',
     outputs: { captureId: c.captureId, fingerprint: c.fingerprint, sha256: c.sha256, size: c.size, ...(c.status !== undefined && { status: c.status }), contentType: c.contentType, source: c.source },
   };
+}
+
+/** Who disabled the source, when and why, and how to undo it. */
+export function disabledMessage(d: DisabledSource): string {
+  const by = d.disabledBy ?? 'an unnamed actor';
+  const why = d.reason !== null ? `: ${d.reason}` : ' (no reason given)';
+  const workflow = workflowOfSource(d.source);
+  const undo =
+    d.automated && workflow !== undefined
+      ? `resume the workflow (steward workflows resume ${workflow}) or send the collector's enable_source`
+      : `send the collector's enable_source { source: "${d.source}" }`;
+  return `source ${d.source} is disabled by ${by} since ${d.disabledAt.toISOString()}${why}; to fetch it again, ${undo}`.slice(0, 4000);
 }
 
 function withRetryAfter(err: CollectError): string {

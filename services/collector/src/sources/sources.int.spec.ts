@@ -43,7 +43,7 @@ describe('file and custom handler sources', () => {
       if (!found) throw new Error('collector not announced yet');
       return found;
     });
-    expect(entry.capabilities).toEqual(['step.queued.collector', 'source:http', 'source:file', 'source:handler', 'handler:portal-authed', 'handler:portal-broken', 'handler:portal-scrape']);
+    expect(entry.capabilities).toEqual(['step.queued.collector', 'workflow.resumed', 'operator.action_recorded', 'cmd:disable_source', 'cmd:enable_source', 'source:http', 'source:file', 'source:handler', 'handler:portal-authed', 'handler:portal-broken', 'handler:portal-scrape']);
   });
 
   it('captures a file inside the roots', async () => {

@@ -1,9 +1,10 @@
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { EventRegistry, Subjects } from '@steward/contracts';
 import { CheckpointStore, compareCursors, EVENTS_CHANNEL, EventStore, WakeupGate, type Cursor, type EncodedEvent } from '@steward/event-store';
 import { publishEncoded } from '@steward/messaging';
 import type { Logger, Metrics } from '@steward/observability';
+import { runWhileLeading } from '../leadership.loop';
 
 export interface RelayOptions {
   name: string;
@@ -97,67 +98,55 @@ export class RelayService {
     this.wake?.();
   }
 
-  private async run(): Promise<void> {
-    let backoff = 100;
-    while (!this.stopping) {
-      const lockClient = new Client({ connectionString: this.deps.databaseUrl, application_name: `steward-${this.options.name}` });
-      lockClient.on('error', (err) => this.deps.logger.warn('relay lock connection error', { err }));
-      try {
-        await lockClient.connect();
-        if (!(await this.acquireLock(lockClient))) break;
-        this.state = 'active';
-        this.m.leader.set(1);
-        this.deps.logger.info('relay active', { relay: this.options.name });
-        lockClient.on('notification', () => this.signal());
-        await lockClient.query(`LISTEN ${EVENTS_CHANNEL}`);
-        this.cursor = await this.recoverCursor();
-        backoff = 100;
-        const gate = new WakeupGate(lockClient);
-        while (!this.stopping) {
-          if ((await this.drainOnce(this.cursor)) > 0) continue;
-          // Appends notify only while the gate is armed (NOTIFY serialises commits);
-          // arming fails while an append that skipped its notification is open.
-          if (!(await gate.arm())) {
-            await sleep(5);
-            continue;
-          }
-          try {
+  private run(): Promise<void> {
+    return runWhileLeading(
+      {
+        databaseUrl: this.deps.databaseUrl,
+        applicationName: `steward-${this.options.name}`,
+        lockKey: `steward.relay.${this.options.name}`,
+        lockRetryMs: this.options.lockRetryMs,
+        role: 'relay',
+        logger: this.deps.logger,
+        metrics: this.m,
+      },
+      {
+        stopping: () => this.stopping,
+        setState: (state) => {
+          this.state = state;
+        },
+        onFailure: () => {
+          this.readAhead?.page.catch(() => undefined);
+          this.readAhead = undefined;
+        },
+        lead: async (lockClient, ready) => {
+          lockClient.on('notification', () => this.signal());
+          await lockClient.query(`LISTEN ${EVENTS_CHANNEL}`);
+          this.cursor = await this.recoverCursor();
+          ready();
+          const gate = new WakeupGate(lockClient);
+          while (!this.stopping) {
             if ((await this.drainOnce(this.cursor)) > 0) continue;
-            // Committed events held back by an older open transaction: no NOTIFY will come for them.
-            if (await this.store.committedAfter(this.cursor)) {
-              await sleep(20);
+            // Appends notify only while the gate is armed (NOTIFY serialises commits);
+            // arming fails while an append that skipped its notification is open.
+            if (!(await gate.arm())) {
+              await sleep(5);
               continue;
             }
-            await this.idle();
-          } finally {
-            await gate.disarm();
+            try {
+              if ((await this.drainOnce(this.cursor)) > 0) continue;
+              // Committed events held back by an older open transaction: no NOTIFY will come for them.
+              if (await this.store.committedAfter(this.cursor)) {
+                await sleep(20);
+                continue;
+              }
+              await this.idle();
+            } finally {
+              await gate.disarm();
+            }
           }
-        }
-      } catch (err) {
-        this.readAhead?.page.catch(() => undefined);
-        this.readAhead = undefined;
-        if (this.stopping) break; // the lock connection closing under a stop is not a failure
-        this.m.errors.inc();
-        this.deps.logger.error('relay round failed; retrying', { err, backoff_ms: backoff });
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 10_000);
-      } finally {
-        this.m.leader.set(0);
-        if (!this.stopping) this.state = 'standby';
-        await lockClient.end().catch(() => undefined);
-      }
-    }
-  }
-
-  /** Waits for the lock; false when asked to stop first. A standby replica sits here. */
-  private async acquireLock(client: Client): Promise<boolean> {
-    const key = `steward.relay.${this.options.name}`;
-    while (!this.stopping) {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
-      if (rows[0]?.locked) return true;
-      await sleep(this.options.lockRetryMs);
-    }
-    return false;
+        },
+      },
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import {
@@ -23,6 +23,7 @@ import {
   type Queryable,
 } from '@steward/event-store';
 import type { Logger, Metrics } from '@steward/observability';
+import { runWhileLeading } from '../leadership.loop';
 import { applyReplayEvent } from './replay.projection';
 import { storeSelection } from './replay.selection';
 
@@ -161,47 +162,36 @@ export class ReplayPublisher {
     this.wake?.();
   }
 
-  private async run(): Promise<void> {
-    let backoff = 100;
-    while (!this.stopping) {
-      const lockClient = new Client({ connectionString: this.deps.databaseUrl, application_name: `steward-${this.options.relayName}-replay` });
-      lockClient.on('error', (err) => this.deps.logger.warn('replay lock connection error', { err }));
-      try {
-        await lockClient.connect();
-        if (!(await this.acquireLock(lockClient))) break;
-        this.state = 'active';
-        this.m.leader.set(1);
-        this.deps.logger.info('replay publisher active', { relay: this.options.relayName });
-        backoff = 100;
-        while (!this.stopping) {
-          // The lock lives with its session: a dead lock connection means another replica may lead now.
-          await lockClient.query('SELECT 1');
-          const worked = await this.round();
-          if (!worked) await this.idle();
-        }
-      } catch (err) {
-        for (const id of [...this.readAhead.keys()]) this.dropReadAhead(id);
-        if (this.stopping) break;
-        this.m.errors.inc();
-        this.deps.logger.error('replay round failed; retrying', { err, backoff_ms: backoff });
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 10_000);
-      } finally {
-        this.m.leader.set(0);
-        if (!this.stopping) this.state = 'standby';
-        await lockClient.end().catch(() => undefined);
-      }
-    }
-  }
-
-  private async acquireLock(client: Client): Promise<boolean> {
-    const key = `steward.replay.${this.options.relayName}`;
-    while (!this.stopping) {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key]);
-      if (rows[0]?.locked) return true;
-      await sleep(this.options.lockRetryMs);
-    }
-    return false;
+  private run(): Promise<void> {
+    return runWhileLeading(
+      {
+        databaseUrl: this.deps.databaseUrl,
+        applicationName: `steward-${this.options.relayName}-replay`,
+        lockKey: `steward.replay.${this.options.relayName}`,
+        lockRetryMs: this.options.lockRetryMs,
+        role: 'replay publisher',
+        logger: this.deps.logger,
+        metrics: this.m,
+      },
+      {
+        stopping: () => this.stopping,
+        setState: (state) => {
+          this.state = state;
+        },
+        onFailure: () => {
+          for (const id of [...this.readAhead.keys()]) this.dropReadAhead(id);
+        },
+        lead: async (lockClient, ready) => {
+          ready();
+          while (!this.stopping) {
+            // The lock lives with its session: a dead lock connection means another replica may lead now.
+            await lockClient.query('SELECT 1');
+            const worked = await this.round();
+            if (!worked) await this.idle();
+          }
+        },
+      },
+    );
   }
 
   /**
