@@ -74,7 +74,7 @@ describe('costs and reports commands', () => {
       status: 200,
       body: {
         since: '30d',
-        uptime: { executor: { ratio: 0.75, samples: 4 } },
+        uptime: { executor: { ratio: 0.75, samples: 4 }, scheduler: { ratio: 1, samples: 12 } },
         successRate: { ratio: 0.98, runs: 100 },
         mttr: { ms: 1_200_000, alerts: 2 },
         missing: [{ part: 'mttd', service: 'alerter', reason: 'no alerter_alerts table: the alerter service never ran against this database' }],
@@ -82,7 +82,8 @@ describe('costs and reports commands', () => {
     });
     const r = await steward(['reports', 'ops'], { env: currentEnv() });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Uptime per service\n  executor.ratio:   75%');
+    // Per-service figures read as a table, one row a service.
+    expect(r.stdout).toContain('Uptime per service\n  NAME       RATIO  SAMPLES\n  executor   75%          4\n  scheduler  100%        12');
     expect(r.stdout).toContain('ratio: 98%');
     expect(r.stdout).toContain('ms:     20m');
     expect(r.stdout).toContain('MTTD (mean time to detect): needs the alerter service (no alerter_alerts table: the alerter service never ran against this database)');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ActionFactory, CommandContext, Row } from '../command.context';
 import { formatDuration, parseDuration } from '../input/duration.parse';
 import { formatDetail } from '../output/detail.format';
-import { bold } from '../output/table.format';
+import { bold, formatTable, type Column } from '../output/table.format';
 
 const TITLES: Record<string, string> = {
   uptime: 'Uptime per service',
@@ -46,13 +46,35 @@ function sectionsOf(report: Row): Array<[string, unknown]> {
     .map(([k, v]) => [title(k), v]);
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A section keyed by name whose entries are flat records of the same kind
+ * (uptime per service, capacity per queue) reads best as a table, one row a key.
+ */
+function asTable(body: unknown, color: boolean): string | undefined {
+  if (!isRecord(body)) return undefined;
+  const entries = Object.entries(body);
+  if (entries.length === 0 || !entries.every(([, v]) => isRecord(v) && Object.values(v).every((x) => !isRecord(x) && !Array.isArray(x)))) return undefined;
+  const keys = [...new Set(entries.flatMap(([, v]) => Object.keys(v as Row)))];
+  const columns: Column<[string, Row]>[] = [
+    { header: 'name', value: ([k]) => k },
+    ...keys.map((k): Column<[string, Row]> => ({ header: k, value: ([, v]) => v[k], align: typeof (entries[0]![1] as Row)[k] === 'number' ? 'right' : 'left' })),
+  ];
+  return formatTable(columns, entries as Array<[string, Row]>, { color })
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
 function printOps(ctx: CommandContext, report: Row, since: string): void {
   const { out } = ctx;
   out.line(bold(`Operations report, last ${String(report.since ?? since)}`, out.color));
   for (const [heading, body] of sectionsOf(report)) {
     out.line('');
     out.line(bold(heading, out.color));
-    out.line(formatDetail(humanise(body), { color: out.color, indent: '  ' }));
+    const human = humanise(body);
+    out.line(asTable(human, out.color) ?? formatDetail(human, { color: out.color, indent: '  ' }));
   }
   const missing = Array.isArray(report.missing) ? (report.missing as Row[]) : [];
   if (missing.length > 0) {
