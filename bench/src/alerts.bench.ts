@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     const ledger = new Service('ledger', await freePort(), base);
     services.push(ledger);
     await ledger.waitReady();
-    const alerter = new Service('alerter', await freePort(), { ...base, ALERTER_DISPATCH_INTERVAL_MS: '20', ALERTER_EVAL_INTERVAL_MS: '60000', ALERTER_EVENT_CONCURRENCY: '8', ALERTER_DB_POOL_SIZE: '16' });
+    const alerter = new Service('alerter', await freePort(), { ...base, ALERTER_DISPATCH_INTERVAL_MS: '20', ALERTER_EVAL_INTERVAL_MS: '60000', ALERTER_DB_POOL_SIZE: '16' });
     services.push(alerter);
     await alerter.waitReady();
 
