@@ -4,6 +4,7 @@ import { registerAlertCommands } from './commands/alerts.command';
 import { registerApprovalCommands } from './commands/approvals.command';
 import { registerCostCommands } from './commands/costs.command';
 import { registerDatasetCommands } from './commands/datasets.command';
+import { registerSourceCommands } from './commands/sources.command';
 import { registerDlqCommands } from './commands/dlq.command';
 import { registerReplayCommands } from './commands/replay.command';
 import { registerReportCommands } from './commands/reports.command';
@@ -66,6 +67,7 @@ export function buildProgram(io: CliIo, options: { jsonErrors?: boolean } = {}):
   registerVerifyCommand(program, action);
   registerTokenCommands(program, action);
   registerDatasetCommands(program, action);
+  registerSourceCommands(program, action);
   return program;
 }
 

@@ -126,6 +126,20 @@ export function registerReplayCommands(program: Command, action: ActionFactory):
     );
 
   replay
+    .command('cancel')
+    .description('stop a replay: nothing more is published for it; rows already written stay')
+    .argument('<id>', 'replay id')
+    .option('--reason <text>', 'why; recorded in the timeline')
+    .action(
+      action<{ reason?: string }>(async (ctx, [id], opts) => {
+        await ctx.send('POST', `/replays${idPath(id!, 'cancel')}`, opts.reason === undefined ? {} : { reason: opts.reason }, {
+          service: 'ledger',
+          done: () => ctx.out.line(`replay ${id} cancelled`),
+        });
+      }),
+    );
+
+  replay
     .command('diff')
     .description("compare a replay's dataset version with the version current when it started: added, changed, removed rows and quarantine counts")
     .argument('<id>', 'replay id')

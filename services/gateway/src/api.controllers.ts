@@ -7,6 +7,7 @@ import { DlqController } from './operator/dlq.controller';
 import { ReplaysController } from './operator/replays.controller';
 import { ReportsController } from './operator/reports.controller';
 import { RunsController } from './operator/runs.controller';
+import { SourcesController } from './operator/sources.controller';
 import { WorkflowsController } from './operator/workflows.controller';
 import { ServicesController } from './presence/services.controller';
 import { RunReadsController } from './reads/run-reads.controller';
@@ -28,4 +29,5 @@ export const API_CONTROLLERS: Type[] = [
   CostsController,
   ReportsController,
   DatasetsController,
+  SourcesController,
 ];

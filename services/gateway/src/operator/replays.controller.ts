@@ -5,7 +5,7 @@ import { NotFoundError } from '@steward/contracts';
 import type { Principal } from '../auth/roles.decorator';
 import { Caller, Endpoint, Input } from '../http/endpoint.decorator';
 import { CommandDispatcher } from './command.dispatcher';
-import { CommandOutcomeSchema, IdParams, StartReplayBody } from './operator.schemas';
+import { CommandOutcomeSchema, IdParams, ReasonBody, StartReplayBody } from './operator.schemas';
 import { ReadModelGate } from './read-model.gate';
 import { READ_POOL } from '../reads/read-pool.token';
 import { ReplayReadsRepository, replayStatus, UNDEFINED_TABLE } from '../reads/replay-reads.repository';
@@ -34,6 +34,11 @@ export class ReplaysController {
       { service: SERVICE, command: 'start_replay', action: b.rebuild === undefined ? 'replays.start' : 'replays.rebuild', payload: b, ...(b.workflow !== undefined && { target: { workflow: b.workflow } }) },
       caller,
     );
+  }
+
+  @Endpoint({ method: 'POST', path: '/replays/:id/cancel', tag, role: 'operator', service: SERVICE, summary: 'Stop a replay: nothing more is published for it (recorded as replay.failed, code cancelled)', params: IdParams, body: ReasonBody, response: CommandOutcomeSchema })
+  cancel(@Input('params') p: z.output<typeof IdParams>, @Input('body') b: z.output<typeof ReasonBody>, @Caller() caller: Principal) {
+    return this.commands.dispatch({ service: SERVICE, command: 'cancel_replay', action: 'replays.cancel', payload: { replayId: p.id }, target: { replay: p.id }, reason: b.reason }, caller);
   }
 
   @Endpoint({ method: 'GET', path: '/replays/:id', tag, role: 'viewer', service: SERVICE, summary: 'Progress of a replay: done/total, rate and ETA', params: IdParams })
