@@ -18,11 +18,31 @@ export interface ReplayDiff {
   truncated?: boolean;
 }
 
-const rowColumns: Column<ReplayDiff['rows'][number]>[] = [
+type DiffRow = ReplayDiff['rows'][number];
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown): string => (v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * What a reader wants from a changed row: the fields that differ
+ * (`rate: 0.9 -> 0.91`, `+inverse: 1.06`), not two long JSON documents that
+ * agree on everything but one field. Added and removed rows show the row.
+ */
+export function rowChange(r: DiffRow): string {
+  if (r.change !== 'changed' || !isRecord(r.base) || !isRecord(r.new)) return text(r.change === 'removed' ? r.base : r.new);
+  const before = r.base;
+  const after = r.new;
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  return fields
+    .filter((f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]))
+    .map((f) => (!(f in before) ? `+${f}: ${text(after[f])}` : !(f in after) ? `-${f}: ${text(before[f])}` : `${f}: ${text(before[f])} -> ${text(after[f])}`))
+    .join(', ');
+}
+
+const rowColumns: Column<DiffRow>[] = [
   { header: 'change', value: (r) => r.change },
   { header: 'key', value: (r) => r.key, max: 40 },
-  { header: 'base', value: (r) => r.base, max: 50 },
-  { header: 'new', value: (r) => r.new, max: 50 },
+  { header: 'fields', value: rowChange, max: 100 },
 ];
 
 /** Summary lines, then the differing rows (as many as the gateway returned). */

@@ -1,4 +1,4 @@
-import { formatReplayDiff, type ReplayDiff } from './diff.format';
+import { formatReplayDiff, rowChange, type ReplayDiff } from './diff.format';
 
 const base: ReplayDiff = {
   replayId: 'rp-1',
@@ -30,9 +30,15 @@ describe('replay diff output', () => {
       '  unchanged    4',
       '  quarantined  1 (v1: 2)',
     ]);
-    expect(text).toMatch(/CHANGE\s+KEY\s+BASE\s+NEW/);
-    expect(text).toMatch(/changed\s+B\s+\{"p":1\}\s+\{"p":2\}/);
+    expect(text).toMatch(/CHANGE\s+KEY\s+FIELDS/);
+    expect(text).toMatch(/added\s+A\s+\{"p":1\}/);
+    expect(text).toMatch(/changed\s+B\s+p: 1 -> 2/);
     expect(text).toContain('(first 2 of 3 differing rows; --limit N for more, --json for the data)');
+  });
+
+  it('names only the fields a changed row changed: edited, added and dropped', () => {
+    expect(rowChange({ key: 'k', change: 'changed', base: { rate: '0.9', date: 'd', old: 1 }, new: { rate: '0.91', date: 'd', inverse: '1.09' } })).toBe('rate: 0.9 -> 0.91, -old: 1, +inverse: 1.09');
+    expect(rowChange({ key: 'k', change: 'removed', base: { rate: '0.9' } })).toBe('{"rate":"0.9"}');
   });
 
   it('says a dry run wrote nothing and what it would have done', () => {
