@@ -18,7 +18,7 @@ describe('live transformation of raw captures', () => {
 
   beforeAll(async () => {
     s = testStore(env);
-    t = await startTransformer(env, { env: { TRANSFORMER_ROUTES: 'acme.prices=supplier-prices@1,fx.rates=exchange-rates,shop.listing=product-listing@1' } });
+    t = await startTransformer(env, { env: { TRANSFORMER_ROUTES: 'acme.prices=supplier-prices@1,fx.rates=exchange-rates@1,shop.listing=product-listing@1' } });
     env.track(t);
     relay = startStoreRelay(s.store, env.nats.nc, env.nats.subjects, s.registry);
     env.track({ end: () => relay.stop() });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { load } from 'cheerio';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { formatPath } from '@steward/contracts';
@@ -113,8 +113,9 @@ export function contentHash(data: unknown): string {
   return sha256(canonicalJson(data));
 }
 
+/** One-shot hashing: no Hash object per row, the same digest. */
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** What a quarantined candidate was, as storable JSON (an HTML extract may hand back anything). */
