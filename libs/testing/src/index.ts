@@ -13,3 +13,4 @@ export { freePort } from './free-port';
 export { TestWorker, succeed, fail } from './test-worker';
 export type { Job, Outcome } from './test-worker';
 export { startStoreRelay } from './store-relay';
+export { ServiceProcess } from './service-process';

@@ -2,8 +2,7 @@ import type { Pool } from 'pg';
 import { CommandBus, PresenceDirectory } from '@steward/messaging';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { Logger } from '@steward/observability';
-import { eventually, freePort, useTestEnvironment } from '@steward/testing';
-import { LedgerProcess } from '../testing/ledger-process.fixture';
+import { eventually, freePort, ServiceProcess, useTestEnvironment } from '@steward/testing';
 import { appendCaptures, replayedMessages } from '../testing/replay.fixture';
 
 // Needs a built ledger (node services/ledger/dist/main.js), like e2e/.
@@ -14,7 +13,7 @@ describe('replays in the ledger process', () => {
   const env = useTestEnvironment({ label: 'replaycrash', setupDatabase: (url) => migrate(url) });
   let pool: Pool;
   let store: EventStore;
-  const processes: LedgerProcess[] = [];
+  const processes: ServiceProcess[] = [];
 
   beforeAll(() => {
     pool = env.track(createPool(env.db.url, { max: 8 }));
@@ -22,8 +21,8 @@ describe('replays in the ledger process', () => {
     env.track({ end: () => Promise.all(processes.map((p) => p.kill('SIGTERM'))) });
   });
 
-  async function ledger(): Promise<LedgerProcess> {
-    const p = new LedgerProcess(await freePort(), {
+  async function ledger(): Promise<ServiceProcess> {
+    const p = new ServiceProcess('ledger', await freePort(), {
       ...env.env(),
       LOG_LEVEL: 'warn',
       // Small pages and frequent progress so a kill lands mid-replay.

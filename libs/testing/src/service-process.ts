@@ -2,26 +2,32 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+/** The workspace root: this file is libs/testing/src (jest) or libs/testing/dist (built). */
+const ROOT = join(__dirname, '..', '..', '..');
 
 /**
- * The ledger started the way its container starts it (`node
- * services/ledger/dist/main.js`, built beforehand), so a test can SIGKILL a
- * real process. Same approach as e2e/service-process.ts.
+ * A Steward service started the way its container starts it
+ * (`node services/<name>/dist/main.js`, built beforehand), so a test can
+ * SIGKILL a real process and start it again. Output is kept for the failure message.
  */
-export class LedgerProcess {
+export class ServiceProcess {
   private child?: ChildProcess;
   readonly output: string[] = [];
   private exited?: Promise<number | null>;
 
   constructor(
+    readonly name: string,
     readonly port: number,
     private readonly env: Record<string, string>,
   ) {}
 
+  get main(): string {
+    return join(ROOT, 'services', this.name, 'dist', 'main.js');
+  }
+
   start(): this {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build the ledger first (tsc -b services/ledger)`);
-    const child = spawn(process.execPath, [MAIN], {
+    if (!existsSync(this.main)) throw new Error(`${this.main} is missing: build first (pnpm build, or tsc -b services/${this.name})`);
+    const child = spawn(process.execPath, [this.main], {
       env: { ...process.env, ...this.env, PORT: String(this.port), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -39,7 +45,7 @@ export class LedgerProcess {
       if (res?.ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`ledger not ready after ${timeoutMs} ms:\n${this.output.join('')}`);
+    throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.output.join('')}`);
   }
 
   async metrics(): Promise<string> {
@@ -47,6 +53,7 @@ export class LedgerProcess {
     return res.text();
   }
 
+  /** Resolves with the exit code (null when killed by the signal); at once if it already exited. */
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) return Promise.resolve(this.child.exitCode);
     this.child?.kill(signal);
