@@ -5,61 +5,19 @@
 // arriving at a local webhook receiver, for a rule whose `for` is zero, so
 // the whole figure is the alerter's own delay (alerts.notify_p99_ms).
 // The ledger and the alerter run as their containers run them.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { allEvents, EventRegistry, Subjects, uuidv7, type NewEvent } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { CommandBus, connectNats } from '@steward/messaging';
+import { ServiceProcess } from '@steward/testing';
 import { emit, env, freePort, note, percentile, scratchDatabase } from './bench-kit';
 
-const ROOT = join(__dirname, '..', '..');
 const RULES = Number(process.env.BENCH_ALERT_RULES ?? 1000);
 const EVENTS = Number(process.env.BENCH_ALERT_EVENTS ?? 20_000);
 const SAMPLES = Number(process.env.BENCH_ALERT_SAMPLES ?? 100);
 const BATCH = 100;
-
-class Service {
-  private readonly child: ChildProcess;
-  private readonly output: string[] = [];
-  private done = false;
-  private readonly exited: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    readonly port: number,
-    serviceEnv: Record<string, string>,
-  ) {
-    this.child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], { env: { ...process.env, ...serviceEnv, PORT: String(port), NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (d: Buffer): void => {
-      this.output.push(d.toString());
-      if (this.output.length > 200) this.output.shift();
-    };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    this.exited = new Promise((resolve) => this.child.on('exit', () => ((this.done = true), resolve())));
-  }
-
-  async waitReady(timeoutMs = 30_000): Promise<this> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && !this.done) {
-      const res = await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => undefined);
-      if (res?.ok) return this;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${this.name} ${this.done ? 'exited' : `not ready after ${timeoutMs} ms`}:\n${this.output.join('').split('\n').slice(-30).join('\n')}`);
-  }
-
-  async stop(): Promise<void> {
-    if (this.done) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
 
 /** A webhook receiver that notes when each workflow's first firing notification arrived. */
 async function receiver(): Promise<{ url: string; arrived: Map<string, number>; close: () => Promise<void> }> {
@@ -98,7 +56,7 @@ async function deleteNamespace(jsm: JetStreamManager, subjects: Subjects): Promi
 
 async function main(): Promise<void> {
   const cleanups: (() => Promise<unknown>)[] = [];
-  const services: Service[] = [];
+  const services: ServiceProcess[] = [];
   try {
     const db = await scratchDatabase(env.databaseUrl, 'alerts');
     cleanups.push(() => db.drop());
@@ -116,10 +74,10 @@ async function main(): Promise<void> {
     const store = new EventStore(pool, { registry: new EventRegistry(allEvents), source: 'bench' });
 
     const base = { DATABASE_URL: db.url, NATS_URL: env.natsUrl, STEWARD_NAMESPACE: ns, LOG_LEVEL: 'warn' };
-    const ledger = new Service('ledger', await freePort(), base);
+    const ledger = new ServiceProcess('ledger', await freePort(), base).start();
     services.push(ledger);
     await ledger.waitReady();
-    const alerter = new Service('alerter', await freePort(), { ...base, ALERTER_DISPATCH_INTERVAL_MS: '20', ALERTER_EVAL_INTERVAL_MS: '60000', ALERTER_DB_POOL_SIZE: '16' });
+    const alerter = new ServiceProcess('alerter', await freePort(), { ...base, ALERTER_DISPATCH_INTERVAL_MS: '20', ALERTER_EVAL_INTERVAL_MS: '60000', ALERTER_DB_POOL_SIZE: '16' }).start();
     services.push(alerter);
     await alerter.waitReady();
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 /** The workspace root: this file is libs/testing/src (jest) or libs/testing/dist (built). */
 const ROOT = join(__dirname, '..', '..', '..');
+const MAX_CHUNKS = 500;
 
 /**
  * A Steward service started the way its container starts it
@@ -31,8 +32,13 @@ export class ServiceProcess {
       env: { ...process.env, ...this.env, PORT: String(this.port), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d: Buffer) => this.output.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => this.output.push(d.toString()));
+    // The last chunks only: a long benchmark must not hold all of a service's log.
+    const keep = (d: Buffer): void => {
+      this.output.push(d.toString());
+      if (this.output.length > MAX_CHUNKS) this.output.shift();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     this.child = child;
     return this;
@@ -40,17 +46,32 @@ export class ServiceProcess {
 
   async waitReady(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !this.hasExited()) {
       const res = await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => undefined);
       if (res?.ok) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.output.join('')}`);
+    throw new Error(`${this.name} ${this.hasExited() ? 'exited' : `not ready after ${timeoutMs} ms`}:\n${this.output.join('')}`);
   }
 
   async metrics(): Promise<string> {
     const res = await fetch(`http://127.0.0.1:${this.port}/metrics`);
     return res.text();
+  }
+
+  /** SIGTERM (graceful drain), then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 5_000): Promise<number | null> {
+    if (this.hasExited()) return this.child!.exitCode;
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+    try {
+      return await this.kill('SIGTERM');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private hasExited(): boolean {
+    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
   }
 
   /** Resolves with the exit code (null when killed by the signal); at once if it already exited. */
