@@ -29,7 +29,8 @@ export class ServiceProcess {
   start(): this {
     if (!existsSync(this.main)) throw new Error(`${this.main} is missing: build first (pnpm build, or tsc -b services/${this.name})`);
     const child = spawn(process.execPath, [this.main], {
-      env: { ...process.env, ...this.env, PORT: String(this.port), NODE_OPTIONS: '' },
+      // The test runner's NODE_OPTIONS (vm modules) are not the service's; STEWARD_SERVICE_NODE_OPTIONS passes some on purpose (e.g. --cpu-prof).
+      env: { ...process.env, ...this.env, PORT: String(this.port), NODE_OPTIONS: process.env.STEWARD_SERVICE_NODE_OPTIONS ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // The last chunks only: a long benchmark must not hold all of a service's log.
