@@ -74,3 +74,37 @@ async function acquireLock(client: Client, o: LeadershipOptions, h: LeadershipHo
   }
   return false;
 }
+
+/**
+ * A poll interval that a signal (NOTIFY, a command handled here, stop) cuts
+ * short. A signal that arrives while the loop is busy is kept, so the next
+ * wait returns at once instead of sleeping past new work.
+ */
+export class Waker {
+  private wake?: () => void;
+  private woken = false;
+
+  constructor(private readonly pollMs: number) {}
+
+  signal(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  async idle(): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+    this.woken = false;
+  }
+}

@@ -4,7 +4,7 @@ import type { EventRegistry, Subjects } from '@steward/contracts';
 import { CheckpointStore, compareCursors, EVENTS_CHANNEL, EventStore, WakeupGate, type Cursor, type EncodedEvent } from '@steward/event-store';
 import { publishEncoded } from '@steward/messaging';
 import type { Logger, Metrics } from '@steward/observability';
-import { runWhileLeading } from '../leadership.loop';
+import { runWhileLeading, Waker } from '../leadership.loop';
 
 export interface RelayOptions {
   name: string;
@@ -43,8 +43,7 @@ export class RelayService {
   private state: RelayState = 'idle';
   private stopping = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
-  private woken = false;
+  private readonly waker: Waker;
   private cursor?: Cursor;
   private readAhead?: { from: Cursor; page: Promise<Page> };
   private readonly routedTypes: string[];
@@ -57,6 +56,7 @@ export class RelayService {
     private readonly options: RelayOptions,
   ) {
     this.store = new EventStore(deps.pool);
+    this.waker = new Waker(options.pollMs);
     this.routedTypes = (deps.registry?.all() ?? []).filter((d) => d.route !== undefined).map((d) => d.type);
     this.checkpoints = new CheckpointStore(deps.pool);
     const { metrics } = deps;
@@ -94,8 +94,7 @@ export class RelayService {
   }
 
   private signal(): void {
-    this.woken = true;
-    this.wake?.();
+    this.waker.signal();
   }
 
   private run(): Promise<void> {
@@ -215,21 +214,8 @@ export class RelayService {
     this.m.lag.set(Number(head.globalPosition > cursor.globalPosition ? head.globalPosition - cursor.globalPosition : 0n));
   }
 
-  private async idle(): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.options.pollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-    this.wake = undefined;
-    this.woken = false;
+  private idle(): Promise<void> {
+    return this.waker.idle();
   }
 }
 

@@ -23,7 +23,7 @@ import {
   type Queryable,
 } from '@steward/event-store';
 import type { Logger, Metrics } from '@steward/observability';
-import { runWhileLeading } from '../leadership.loop';
+import { runWhileLeading, Waker } from '../leadership.loop';
 import { applyReplayEvent } from './replay.projection';
 import { storeSelection } from './replay.selection';
 
@@ -108,8 +108,7 @@ export class ReplayPublisher {
   private state: ReplayPublisherState = 'idle';
   private stopping = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
-  private woken = false;
+  private readonly waker: Waker;
   /** When each replay last recorded progress, and at which count (in memory: a restart just records a little early). */
   private readonly lastProgress = new Map<string, { at: number; published: number }>();
   private readonly relayCheckpoints: CheckpointStore;
@@ -123,6 +122,7 @@ export class ReplayPublisher {
     private readonly options: ReplayPublisherOptions,
   ) {
     this.relayCheckpoints = new CheckpointStore(deps.pool);
+    this.waker = new Waker(options.pollMs);
     this.now = deps.now ?? (() => new Date());
     const { metrics } = deps;
     this.m = {
@@ -158,8 +158,7 @@ export class ReplayPublisher {
 
   /** A replay started (or changed) here: look now instead of at the next poll. */
   signal(): void {
-    this.woken = true;
-    this.wake?.();
+    this.waker.signal();
   }
 
   private run(): Promise<void> {
@@ -371,20 +370,7 @@ export class ReplayPublisher {
     });
   }
 
-  private async idle(): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.options.pollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-    this.wake = undefined;
-    this.woken = false;
+  private idle(): Promise<void> {
+    return this.waker.idle();
   }
 }
