@@ -156,7 +156,7 @@ export const StepQueued = defineEvent({
     spec: z.record(z.string(), z.unknown()),
     /** The run's inputs and the outputs of the steps this one needs. */
     input: z.object({ inputs: z.record(z.string(), z.unknown()), outputs: z.record(z.string(), z.unknown()) }),
-    timeouts: z.object({ startToCloseMs: z.number().int().positive(), heartbeatMs: z.number().int().positive().optional() }),
+    timeouts: z.object({ startToCloseMs: z.number().int().positive(), heartbeatMs: z.number().int().positive().optional(), scheduleToStartMs: z.number().int().positive().optional() }),
     queuedAt: when,
   }),
   route: (d) => stepTargetRoute(d.target),

@@ -96,6 +96,7 @@ export function dispatch(d: Decision, def: StepDefinition, attempt: number, now:
       timeouts: {
         startToCloseMs: def.timeoutMs,
         ...(def.kind === 'task' && def.task.heartbeatMs !== undefined && { heartbeatMs: def.task.heartbeatMs }),
+        ...(def.scheduleToStartMs !== undefined && { scheduleToStartMs: def.scheduleToStartMs }),
       },
       queuedAt: now.toISOString(),
     },

@@ -64,6 +64,8 @@ interface StepBase {
   when?: string;
   /** Start-to-close timeout of one attempt (for approvals: the approval timeout). */
   timeoutMs: number;
+  /** How long a queued attempt may wait for its collector, transformer or worker; absent: the executor's default. */
+  scheduleToStartMs?: number;
   /** The workflow's policy with this step's overrides applied. */
   retry: RetryPolicy;
 }
@@ -215,6 +217,7 @@ export const stepSchema = z
     needs: z.array(slug('a step id'), { error: 'expected a list of step ids' }).default([]),
     when: expression.optional(),
     timeout: duration.optional(),
+    scheduleToStart: duration.optional(),
     retry: retrySchema.optional(),
     collect: collectSchema.optional(),
     transform: transformSchema.optional(),
@@ -225,6 +228,9 @@ export const stepSchema = z
     const kind = exactlyOne(s, STEP_KIND_KEYS, ctx);
     if (kind === 'approval' && s.timeout !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'an approval step takes no step timeout (use approval.timeout)' });
+    }
+    if (kind === 'approval' && s.scheduleToStart !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['scheduleToStart'], message: 'an approval step takes no scheduleToStart (operators have approval.timeout)' });
     }
     if (kind === 'approval' && s.retry !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['retry'], message: 'an approval step takes no retry (a decision is not retried)' });
@@ -238,6 +244,7 @@ export function normaliseStep(s: StepInput, workflowRetry: RetryPolicy): StepDef
     id: s.id,
     needs: s.needs,
     ...(s.when !== undefined && { when: s.when }),
+    ...(s.scheduleToStart !== undefined && { scheduleToStartMs: s.scheduleToStart }),
     retry: { ...workflowRetry, ...s.retry },
   };
   if (s.approval !== undefined) {

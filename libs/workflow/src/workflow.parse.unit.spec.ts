@@ -205,6 +205,14 @@ steps:
     ]);
   });
 
+  it("keeps a step's scheduleToStart, and refuses one on an approval", () => {
+    const wf = parseWorkflow(`${head}steps:\n  - id: a\n    scheduleToStart: 5m\n    collect: { handler: h }\n`);
+    expect(wf.steps[0]).toMatchObject({ id: 'a', scheduleToStartMs: 300_000 });
+    expect(issuesOf(`${head}steps:\n  - id: a\n    scheduleToStart: 5m\n    approval: { approvers: [x] }\n`)).toEqual([
+      'steps[0].scheduleToStart: an approval step takes no scheduleToStart (operators have approval.timeout)',
+    ]);
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     expect(issuesOf('id: w\nsteps: [a, b\nowner: x\n')[0]).toMatch(/^\(yaml\): line \d+:\d+: /);
     expect(issuesOf('id: w\nid: v\n')).toEqual([expect.stringMatching(/^\(yaml\): line 2:1: Map keys must be unique/)]);

@@ -10,8 +10,9 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   EXECUTOR_COMMAND_CONCURRENCY: intFromEnv(8),
   /**
    * How long a queued attempt may wait for a worker before it times out
-   * (schedule-to-start); 0 disables it. Workflow files have no field for it:
-   * it guards against a task queue nobody serves, an operator concern.
+   * (schedule-to-start), for steps whose definition sets no
+   * `scheduleToStart`; 0 disables the default. It guards against a task
+   * queue nobody serves.
    */
   EXECUTOR_SCHEDULE_TO_START_MS: nonNegativeInt(60 * 60_000),
   /** Runs (and step runs) a duration baseline is computed over. */

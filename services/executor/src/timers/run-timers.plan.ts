@@ -81,11 +81,14 @@ export function planTimers(events: StoredEvent[], ctx: TimerContext): NewEvent[]
       case 'run.queued':
         if (ctx.runTimeoutMs !== undefined) out.push(timerRequest({ kind: 'run_timeout', runId }, plus(d.queuedAt as string, ctx.runTimeoutMs), ctx, e.eventId));
         return;
-      case 'step.queued':
-        if (d.kind === 'approval' || ctx.scheduleToStartMs <= 0) return;
+      case 'step.queued': {
+        // The step's own scheduleToStart, else the executor's default (0: none).
+        const waitMs = (d.timeouts as { scheduleToStartMs?: number } | undefined)?.scheduleToStartMs ?? ctx.scheduleToStartMs;
+        if (d.kind === 'approval' || waitMs <= 0) return;
         if (settledLater(events, i, d.stepId!, ['step.started', ...ENDS_ATTEMPT])) return;
-        out.push(timerRequest({ kind: 'schedule_to_start', runId, stepId: d.stepId!, attempt: d.attempt! }, plus(d.queuedAt as string, ctx.scheduleToStartMs), ctx, e.eventId));
+        out.push(timerRequest({ kind: 'schedule_to_start', runId, stepId: d.stepId!, attempt: d.attempt! }, plus(d.queuedAt as string, waitMs), ctx, e.eventId));
         return;
+      }
       case 'step.started': {
         const timeouts = ctx.stepTimeouts(d.stepId!);
         if (timeouts === undefined || settledLater(events, i, d.stepId!, ENDS_ATTEMPT)) return;

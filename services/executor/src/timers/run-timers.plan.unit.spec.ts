@@ -33,6 +33,12 @@ describe('timers a batch of run events asks for', () => {
     ]);
   });
 
+  it("uses a step's own scheduleToStart over the executor's default", () => {
+    expect(planned(event('step.queued', { stepId: 'a', attempt: 1, kind: 'collect', queuedAt: T, timeouts: { startToCloseMs: 30_000, scheduleToStartMs: 120_000 } }))).toEqual([
+      expect.objectContaining({ timerId: 'r1:a:1:schedule_to_start', dueAt: '2026-03-02T10:02:00.000Z' }),
+    ]);
+  });
+
   it('asks for start-to-close and heartbeat when an attempt starts, and nothing for one that ended in the same batch', () => {
     expect(planned(event('step.started', { stepId: 'long', attempt: 2, startedAt: T })).map((t) => [t.timerId, t.dueAt])).toEqual([
       ['r1:long:2:start_to_close', '2026-03-02T10:01:00.000Z'],
