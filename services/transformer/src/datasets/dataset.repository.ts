@@ -42,11 +42,13 @@ export class DatasetRepository {
   /** Upserts rows; returns the keys written and how many of them are new. */
   async upsertRows(tx: Queryable, target: Target, rows: RowWrite[], now: Date): Promise<Written> {
     if (rows.length === 0) return { keys: new Set(), inserted: 0 };
+    // The row documents travel as one JSON array zipped with the other columns (ROWS FROM):
+    // their canonical JSON is spliced in as is, where a text[] would escape every quote of every row.
     const { rows: out } = await tx.query<{ key: string; inserted: boolean }>({
       name: 'transformer_upsert_rows',
       text: `INSERT INTO transformer_rows (dataset, version, key, data, hash, capture_id, transform, captured_at, updated_at)
-             SELECT $1, $2, r.key, r.data::jsonb, r.hash, r.capture_id::uuid, $3, r.captured_at::timestamptz, $4
-               FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS r(key, data, hash, capture_id, captured_at)
+             SELECT $1, $2, r.key, r.data, r.hash, r.capture_id::uuid, $3, r.captured_at::timestamptz, $4
+               FROM ROWS FROM (unnest($5::text[]), jsonb_array_elements($6::jsonb), unnest($7::text[]), unnest($8::text[]), unnest($9::text[])) AS r(key, data, hash, capture_id, captured_at)
              ON CONFLICT (dataset, version, key) DO UPDATE
                SET data = excluded.data, hash = excluded.hash, capture_id = excluded.capture_id, transform = excluded.transform,
                    captured_at = excluded.captured_at, updated_at = excluded.updated_at
@@ -58,7 +60,7 @@ export class DatasetRepository {
         target.transform,
         now,
         rows.map((r) => r.key),
-        rows.map((r) => r.json),
+        `[${rows.map((r) => r.json).join(',')}]`,
         rows.map((r) => r.hash),
         rows.map((r) => r.captureId),
         rows.map((r) => r.capturedAt),
@@ -126,29 +128,29 @@ export class DatasetRepository {
    * of a new dataset its current one; freshness moves only with the current version.
    */
   async recordCompletion(tx: Queryable, target: Target, delta: { inserted: number; quarantined: number; captures: number }, options: { live: boolean; replayId?: string }, now: Date): Promise<void> {
-    await tx.query({
-      name: 'transformer_version_completed',
-      text: `INSERT INTO transformer_dataset_versions AS v (dataset, version, transform, rows, quarantined, captures, replay_id, created_at, last_completed_at)
+    // One statement (one round trip): the version's totals, then the dataset row.
+    const version = `INSERT INTO transformer_dataset_versions AS v (dataset, version, transform, rows, quarantined, captures, replay_id, created_at, last_completed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
              ON CONFLICT (dataset, version) DO UPDATE
                SET rows = v.rows + excluded.rows, quarantined = v.quarantined + excluded.quarantined,
-                   captures = v.captures + excluded.captures, last_completed_at = excluded.last_completed_at`,
-      values: [target.dataset, target.version, target.transform, delta.inserted, delta.quarantined, delta.captures, options.replayId ?? null, now],
-    });
+                   captures = v.captures + excluded.captures, last_completed_at = excluded.last_completed_at`;
+    const values = [target.dataset, target.version, target.transform, delta.inserted, delta.quarantined, delta.captures, options.replayId ?? null, now];
     if (options.live) {
       await tx.query({
-        name: 'transformer_dataset_live',
-        text: `INSERT INTO transformer_datasets AS d (dataset, current_version, created_at, last_completed_at) VALUES ($1, $2, $3, $3)
+        name: 'transformer_version_completed_live',
+        text: `WITH version AS (${version})
+               INSERT INTO transformer_datasets AS d (dataset, current_version, created_at, last_completed_at) VALUES ($1, $2, $8, $8)
                ON CONFLICT (dataset) DO UPDATE
                  SET current_version = COALESCE(d.current_version, excluded.current_version),
                      last_completed_at = CASE WHEN COALESCE(d.current_version, excluded.current_version) = $2 THEN excluded.last_completed_at ELSE d.last_completed_at END`,
-        values: [target.dataset, target.version, now],
+        values,
       });
     } else {
       await tx.query({
-        name: 'transformer_dataset_known',
-        text: 'INSERT INTO transformer_datasets (dataset, created_at) VALUES ($1, $2) ON CONFLICT (dataset) DO NOTHING',
-        values: [target.dataset, now],
+        name: 'transformer_version_completed_known',
+        text: `WITH version AS (${version})
+               INSERT INTO transformer_datasets (dataset, created_at) VALUES ($1, $8) ON CONFLICT (dataset) DO NOTHING`,
+        values,
       });
     }
   }

@@ -16,11 +16,28 @@ export interface ReplayConsumerOptions {
   /** How long a message of a replay whose replay.started has not arrived yet waits before it comes back. */
   unknownReplayDelayMs?: number;
   fetchExpiresMs?: number;
+  /** A fetch quiet this long has what it holds applied without waiting for the rest of its batch (default 20). */
+  idleFlushMs?: number;
+}
+
+const IDLE = Symbol('idle');
+
+/** Resolves once `ms` have passed since the last arrival (re-armed while messages keep coming). */
+function quietFor(ms: number, lastArrival: () => number): Promise<typeof IDLE> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const wait = lastArrival() + ms - performance.now();
+      if (wait <= 0) resolve(IDLE);
+      else setTimeout(check, Math.ceil(wait));
+    };
+    check();
+  });
 }
 
 interface Decoded extends ReplayedMessage {
   msg: JsMsg;
-  metadata: ReturnType<typeof causedBy>;
+  /** The replayed envelope: what the batch's events are caused by (its first fresh one). */
+  cause: EventEnvelope;
 }
 
 /**
@@ -36,6 +53,7 @@ export class ReplayConsumer {
   private loops: Promise<void>[] = [];
   private consumer: Consumer | undefined;
   private readonly handled: ReturnType<Metrics['counter']> | undefined;
+  private readonly replayPrefix: string;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -48,6 +66,7 @@ export class ReplayConsumer {
     private readonly log: Logger,
     metrics?: Metrics,
   ) {
+    this.replayPrefix = `${subjects.prefix}.replay.`;
     this.handled = metrics?.counter('steward_transformer_replayed_total', 'Replayed messages by outcome', ['outcome'] as const);
   }
 
@@ -75,28 +94,73 @@ export class ReplayConsumer {
     this.loops = [];
   }
 
+  /**
+   * One fetch loop. A pull holds out until its batch is full or it expires
+   * (at least a second), so what has arrived is applied as soon as the pull
+   * goes quiet for `idleFlushMs`, and the pull keeps feeding the next part:
+   * the last, partial batch of a replay never waits out the expiry.
+   */
   private async loop(): Promise<void> {
+    const idleMs = this.options.idleFlushMs ?? 20;
     while (this.running) {
-      let msgs: JsMsg[] = [];
+      let pending: JsMsg[] = [];
       try {
         const iter = await this.consumer!.fetch({ max_messages: this.options.batch, expires: this.options.fetchExpiresMs ?? 1_000 });
-        for await (const m of iter) msgs.push(m);
+        const it = iter[Symbol.asyncIterator]();
+        // Marked handled: an iterator failure while a part is being applied surfaces at the next await.
+        const pull = () => {
+          const p = it.next();
+          p.catch(() => undefined);
+          return p;
+        };
+        let next = pull();
+        let lastArrival = 0;
+        let idle: Promise<typeof IDLE> | undefined;
+        for (;;) {
+          let r: IteratorResult<JsMsg> | typeof IDLE;
+          if (pending.length === 0) {
+            r = await next;
+          } else {
+            idle ??= quietFor(idleMs, () => lastArrival);
+            r = await Promise.race([next, idle]);
+          }
+          if (r === IDLE) {
+            idle = undefined;
+            const part = pending;
+            pending = [];
+            await this.apply(part);
+            continue;
+          }
+          if (r.done) break;
+          pending.push(r.value);
+          lastArrival = performance.now();
+          next = pull();
+          if (pending.length >= this.options.batch) {
+            const part = pending;
+            pending = [];
+            await this.apply(part);
+          }
+        }
       } catch (err) {
         if (!this.running) break;
         this.log.warn('replay fetch failed, retrying', { err });
+        await this.apply(pending);
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
-      if (msgs.length === 0) continue;
-      try {
-        await this.handle(msgs);
-      } catch (err) {
-        // The transaction rolled back: everything comes back and the inbox sorts out what committed.
-        this.log.error('replay batch failed, will retry', { err, messages: msgs.length });
-        this.handled?.inc({ outcome: 'retry' }, msgs.length);
-        for (const m of msgs) m.nak(1_000);
-      }
-      msgs = [];
+      await this.apply(pending);
+    }
+  }
+
+  private async apply(msgs: JsMsg[]): Promise<void> {
+    if (msgs.length === 0) return;
+    try {
+      await this.handle(msgs);
+    } catch (err) {
+      // The transaction rolled back: everything comes back and the inbox sorts out what committed.
+      this.log.error('replay batch failed, will retry', { err, messages: msgs.length });
+      this.handled?.inc({ outcome: 'retry' }, msgs.length);
+      for (const m of msgs) m.nak(1_000);
     }
   }
 
@@ -115,36 +179,23 @@ export class ReplayConsumer {
       else byReplay.set(d.replayId, [d]);
     }
     for (const { msg, err } of unreadable) await this.deadLetter(msg, err);
-    if (byReplay.size === 0) return;
-    const ids = [...byReplay.keys()];
-    const known = await this.replays.find(this.pool, ids);
-    const foreign = known.size === ids.length ? new Set<string>() : await this.replays.foreign(this.pool, ids);
     for (const [replayId, items] of byReplay) {
-      const replay = known.get(replayId);
-      if (foreign.has(replayId)) {
-        for (const d of items) d.msg.ack();
-        this.handled?.inc({ outcome: 'skipped' }, items.length);
-        continue;
-      }
-      if (!replay) {
+      // One transaction per replay's part: its state with one inbox claim for every message, then the work.
+      const outcome = await unitOfWork(this.pool, async (tx): Promise<'applied' | 'foreign' | 'unknown'> => {
+        const { replay, claimed } = await this.replays.claim(tx, replayId, REPLAY_CONSUMER, items.map((d) => d.messageId));
+        if (!replay) return (await this.replays.foreign(tx, [replayId])).has(replayId) ? 'foreign' : 'unknown';
+        const fresh = items.filter((d) => claimed.delete(d.messageId));
+        if (fresh.length > 0) await this.service.applyBatch(tx, replay, fresh, causedBy(fresh[0]!.cause));
+        return 'applied';
+      });
+      if (outcome === 'unknown') {
         // replay.started comes through the events stream and may not be projected yet.
         for (const d of items) d.msg.nak(this.options.unknownReplayDelayMs ?? 1_000);
         this.handled?.inc({ outcome: 'waiting' }, items.length);
         continue;
       }
-      await unitOfWork(this.pool, async (tx) => {
-        // One inbox claim for the whole group: what comes back is what this transaction owns.
-        const { rows } = await tx.query<{ message_id: string }>({
-          name: 'transformer_replay_inbox',
-          text: 'INSERT INTO inbox (consumer, message_id) SELECT $1, m FROM unnest($2::text[]) AS m ON CONFLICT DO NOTHING RETURNING message_id',
-          values: [REPLAY_CONSUMER, items.map((d) => d.messageId)],
-        });
-        const claimed = new Set(rows.map((r) => r.message_id));
-        const fresh = items.filter((d) => claimed.delete(d.messageId));
-        if (fresh.length > 0) await this.service.applyBatch(tx, (await this.replays.find(tx, [replayId])).get(replayId)!, fresh, fresh[0]!.metadata);
-      });
       for (const d of items) d.msg.ack();
-      this.handled?.inc({ outcome: 'success' }, items.length);
+      this.handled?.inc({ outcome: outcome === 'foreign' ? 'skipped' : 'success' }, items.length);
     }
   }
 
@@ -153,14 +204,13 @@ export class ReplayConsumer {
     try {
       if (replayId === undefined) throw new Error(`subject ${msg.subject} is not a replay subject`);
       const envelope = parseReplayed(msg);
-      const metadata = causedBy(envelope);
       const messageId = `${replayId}:${envelope.id}`;
-      if (envelope.type !== RawCaptured.type) return { msg, replayId, messageId, metadata };
+      if (envelope.type !== RawCaptured.type) return { msg, replayId, messageId, cause: envelope };
       // The store validated the capture when it was appended and the ledger re-publishes it
       // unchanged: a current-version capture is only checked for what the transformer reads.
       // An older version is lifted (and validated) by the registry.
       const capture = envelope.dataschemaversion === RawCaptured.version ? replayedCapture(envelope.id, envelope.data) : (this.registry.upcast(envelope.type, envelope.dataschemaversion, envelope.data).data as Capture);
-      return { msg, replayId, messageId, capture, metadata };
+      return { msg, replayId, messageId, capture, cause: envelope };
     } catch (err) {
       return { msg, err };
     }
@@ -182,9 +232,10 @@ export class ReplayConsumer {
   }
 
   private replayIdOf(subject: string): string | undefined {
-    const prefix = `${this.subjects.prefix}.replay.`;
+    const prefix = this.replayPrefix;
     if (!subject.startsWith(prefix)) return undefined;
-    const id = subject.slice(prefix.length).split('.')[0];
+    const end = subject.indexOf('.', prefix.length);
+    const id = end === -1 ? subject.slice(prefix.length) : subject.slice(prefix.length, end);
     return id === '' ? undefined : id;
   }
 }

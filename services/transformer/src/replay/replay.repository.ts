@@ -99,6 +99,24 @@ export class ReplayRepository {
     return new Map(rows.map((r) => [r.replay_id, toRow(r)]));
   }
 
+  /**
+   * A replay's state and, only when it is known here, the inbox claim of a
+   * batch's messages (`consumer`, message ids) in one round trip: the ids
+   * returned are the ones this transaction recorded first.
+   */
+  async claim(tx: Queryable, replayId: string, consumer: string, messageIds: string[]): Promise<{ replay: ReplayRow | undefined; claimed: Set<string> }> {
+    const { rows } = await tx.query<Partial<Raw> & { claimed: string[] }>({
+      name: 'transformer_replay_claim',
+      text: `WITH r AS (SELECT ${COLUMNS} FROM transformer_replays WHERE replay_id = $1),
+                  c AS (INSERT INTO inbox (consumer, message_id) SELECT $2, m FROM unnest($3::text[]) AS m WHERE EXISTS (SELECT 1 FROM r)
+                        ON CONFLICT DO NOTHING RETURNING message_id)
+             SELECT r.*, ARRAY(SELECT message_id FROM c) AS claimed FROM (SELECT 1) AS one LEFT JOIN r ON true`,
+      values: [replayId, consumer, messageIds],
+    });
+    const row = rows[0]!;
+    return { replay: row.replay_id == null ? undefined : toRow(row as Raw), claimed: new Set(row.claimed) };
+  }
+
   /** Adds a batch's work; the row lock serialises concurrent batches so completion is decided once. */
   async progress(tx: Queryable, replayId: string, delta: { processed: number; counts: RowCounts; failed: number }): Promise<ReplayRow> {
     const { rows } = await tx.query<Raw>({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { applyTransform, CaptureTransformError, canonicalJson, contentHash } from './transform.apply';
 import { z } from 'zod';
@@ -76,5 +77,16 @@ describe('content hash', () => {
     expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
     expect(contentHash({ a: 1, b: 2 })).toBe(contentHash({ b: 2, a: 1 }));
     expect(contentHash({ a: 1 })).not.toBe(contentHash({ a: 2 }));
+  });
+
+  it('keeps the form stored hashes were computed with', () => {
+    expect(canonicalJson({ b: undefined, a: [undefined, null, new Date(0)], '10': 'x', '2': { z: -0, y: NaN, 'é': 'q"' } })).toBe(
+      '{"10":"x","2":{"y":null,"z":0,"é":"q\\""},"a":[null,null,"1970-01-01T00:00:00.000Z"]}',
+    );
+    expect(canonicalJson({})).toBe('{}');
+    expect(canonicalJson([])).toBe('[]');
+    expect(canonicalJson(undefined)).toBe('null');
+    // sha-256 of '{"a":1,"b":"x"}', as the first release stored it
+    expect(contentHash({ b: 'x', a: 1 })).toBe(createHash('sha256').update('{"a":1,"b":"x"}').digest('hex'));
   });
 });
