@@ -117,8 +117,12 @@ export class InboxBatcher<T> {
       }
       return;
     }
-    this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
     batch.forEach((p, i) => p.resolve(statuses[i]!));
+    try {
+      this.options.onBatch?.(batch.length, (performance.now() - started) / 1000);
+    } catch {
+      // A metrics callback must never hold back the handlers whose batch committed.
+    }
   }
 
   private async runBatch(items: T[]): Promise<Array<'processed' | 'duplicate'>> {

@@ -26,10 +26,16 @@ export function startStoreRelay(store: EventStore, nc: NatsConnection, subjects:
       if (page.events.length === 0) await new Promise((r) => setTimeout(r, 15));
     }
   })();
+  // A publish that failed while running is the test's failure: kept here and thrown by stop(), never an unhandled rejection.
+  let failure: unknown;
+  const settled = loop.catch((err: unknown) => {
+    failure = err;
+  });
   return {
     async stop() {
       running = false;
-      await loop;
+      await settled;
+      if (failure !== undefined) throw failure;
     },
   };
 }

@@ -5,7 +5,7 @@ import { parseRetryAfter } from '../http/retry-after';
 import { isAccepted, mediaType } from '../sources/content-type';
 import type { FileSource } from '../sources/file.source';
 import type { HandlerSource } from '../sources/handler.source';
-import { permanent, transient, type FailureSnapshot } from './collect.error';
+import { CollectError, permanent, transient, type FailureSnapshot } from './collect.error';
 import { lowerKeys, requestUrl, type CollectStepSpec, type HttpSourceSpec } from './collect-spec';
 
 /** One body a source gave back, ready to keep. */
@@ -54,8 +54,17 @@ export class SourceFetcher {
       case 'file': {
         const paths = await this.files.list(src);
         out = [];
+        // One budget for all files of a glob: each file's limit alone would let a
+        // thousand-file match hold a thousand bodies in memory at once.
+        let left = maxBodyBytes;
         for (const path of paths) {
-          const f = await this.files.read(path, maxBodyBytes);
+          const f = await this.files.read(path, left).catch((err: unknown) => {
+            if (left < maxBodyBytes && err instanceof CollectError && err.code === 'body_too_large') {
+              throw permanent('body_too_large', `the files matching ${'glob' in src ? String(src.glob) : path} hold more than ${maxBodyBytes} bytes together; narrow the glob or raise maxBodySize`);
+            }
+            throw err;
+          });
+          left -= f.body.byteLength;
           out.push({ contentType: f.contentType, headers: { 'last-modified': new Date(f.modifiedAt).toUTCString() }, body: f.body, path: f.path });
         }
         break;
@@ -75,7 +84,8 @@ export class SourceFetcher {
   }
 
   private async fetchHttp(src: HttpSourceSpec, spec: CollectStepSpec, secret: string | undefined, timeoutMs: number, maxBodyBytes: number): Promise<Fetched> {
-    const secrets = secret === undefined ? [] : [secret];
+    // As sent (header) and as a query string carries it: a server that echoes the URL must not leak it either.
+    const secrets = secret === undefined ? [] : [...new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)])];
     const headers = lowerKeys(src.headers);
     const credentialHeaders = ['authorization', 'cookie', 'proxy-authorization'];
     if (src.auth !== undefined && src.auth.query === undefined && secret !== undefined) {

@@ -87,11 +87,17 @@ const FORBIDDEN: ReadonlyArray<[string, string]> = [
   ['192.168.0.0/16', 'private'],
   ['100.64.0.0/10', 'carrier-grade NAT'],
   ['169.254.0.0/16', 'link-local'],
+  ['192.0.0.0/24', 'IETF protocol assignments'],
+  ['198.18.0.0/15', 'benchmarking'],
   ['224.0.0.0/4', 'multicast'],
   ['240.0.0.0/4', 'reserved'],
   ['::/128', 'unspecified'],
   ['::1/128', 'loopback'],
   ['fc00::/7', 'private'],
+  // IPv6 forms that carry an IPv4 address a gateway translates to: NAT64 and 6to4 could reach private hosts.
+  ['64:ff9b::/96', 'NAT64'],
+  ['64:ff9b:1::/48', 'NAT64'],
+  ['2002::/16', '6to4'],
   ['fe80::/10', 'link-local'],
   ['ff00::/8', 'multicast'],
 ];

@@ -30,6 +30,14 @@ describe('CIDR matching', () => {
     expect(refusalOf('10.0.0.1', parseCidrList('127.0.0.0/8'))).toBe('private 10.0.0.0/8');
   });
 
+  it('refuses IPv6 forms a gateway translates to IPv4 (NAT64, 6to4) and the special-purpose IPv4 blocks', () => {
+    expect(refusalOf('64:ff9b::a00:1', [])).toBe('NAT64 64:ff9b::/96');
+    expect(refusalOf('2002:a00:1::1', [])).toBe('6to4 2002::/16');
+    expect(refusalOf('198.18.0.1', [])).toBe('benchmarking 198.18.0.0/15');
+    expect(refusalOf('192.0.0.8', [])).toBe('IETF protocol assignments 192.0.0.0/24');
+    expect(refusalOf('2606:4700::1111', [])).toBeUndefined();
+  });
+
   it('says which entry is not a CIDR', () => {
     expect(() => parseCidrList('127.0.0.0/8,10.0.0.0/33')).toThrow('"10.0.0.0/33" has a prefix length outside 0..32');
     expect(() => parseCidrList('localhost')).toThrow('"localhost" is not a CIDR such as 10.0.0.0/8 or fc00::/7');

@@ -58,6 +58,12 @@ describe('file and custom handler sources', () => {
     expect(outcome.outputs.captures.map((x: { target: string }) => x.target.split('/').pop())).toEqual(['a.json', 'b.json']);
   });
 
+  it('holds all files of a glob to one body budget, not one each', async () => {
+    // a.json and b.json are 7 bytes each: each fits 10 bytes, both together do not.
+    const q = await c.queue({ source: { kind: 'file', glob: 'drops/**/*.json' }, maxBodyBytes: 10 });
+    expect((await c.result(q.runId)).outcome).toMatchObject({ status: 'failed', error: { code: 'body_too_large', retryable: false, message: expect.stringContaining('together') } });
+  });
+
   it('refuses paths outside the roots, also through a symlink or ..', async () => {
     for (const path of [join(outside, 'secret.txt'), 'drops/link.txt', '../' + outside.split('/').pop() + '/secret.txt', '../not-there-yet.csv']) {
       const q = await c.queue({ source: { kind: 'file', path } });

@@ -178,7 +178,12 @@ export class RelayService {
     }
     // A full page means more is waiting: read it while this one publishes, so
     // Postgres and JetStream work at the same time instead of taking turns.
-    if (events.length === this.options.batchSize) this.readAhead = { from: cursor, page: this.fetch(cursor) };
+    if (events.length === this.options.batchSize) {
+      const ahead = this.fetch(cursor);
+      // Handled where it is awaited; until then a failed read-ahead must not be an unhandled rejection, which ends the process.
+      ahead.catch(() => undefined);
+      this.readAhead = { from: cursor, page: ahead };
+    }
     const end = this.m.batch.startTimer();
     const acks = await Promise.all(events.map((e) => this.publish(e)));
     await this.checkpoints.save(this.options.name, cursor);

@@ -46,7 +46,7 @@ export async function applyReplayEvent(tx: Queryable, e: FoldedEvent, table: Rep
       // A rebuild has no completion event of its own: the ledger's part is the whole of it.
       await tx.query(
         `UPDATE ${table} SET published = $2, published_at = $3, updated_at = $4,
-            state = CASE WHEN kind = 'rebuild' THEN 'completed' ELSE 'published' END,
+            state = CASE WHEN kind = 'rebuild' OR completed_at IS NOT NULL THEN 'completed' ELSE 'published' END,
             completed_at = CASE WHEN kind = 'rebuild' THEN $3::timestamptz ELSE completed_at END
           WHERE replay_id = $1 AND state = 'publishing'`,
         [d.replayId, d.published, d.at, e.occurredAt],
@@ -63,9 +63,12 @@ export async function applyReplayEvent(tx: Queryable, e: FoldedEvent, table: Rep
     }
     case TransformationReplayCompleted.type: {
       const d = e.data as EventData<typeof TransformationReplayCompleted>;
+      // The consumer may commit its completion before the ledger's replay.published lands in the
+      // store: then the completion is kept and replay.published finishes the row (order-tolerant).
       await tx.query(
-        `UPDATE ${table} SET applied = $2, state = 'completed', completed_at = $3, updated_at = $4
-          WHERE replay_id = $1 AND state = 'published'`,
+        `UPDATE ${table} SET applied = $2, completed_at = $3, updated_at = $4,
+            state = CASE WHEN state = 'published' THEN 'completed' ELSE state END
+          WHERE replay_id = $1 AND state IN ('publishing', 'published')`,
         [d.replayId, d.captures, d.completedAt, e.occurredAt],
       );
       return;

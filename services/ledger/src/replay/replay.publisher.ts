@@ -254,7 +254,12 @@ export class ReplayPublisher {
     const end = this.m.page.startTimer();
     const page = await this.read(r);
     // More is waiting: read it while this page publishes, so Postgres and JetStream work at the same time.
-    if (!page.done) this.readAhead.set(r.replayId, { from: page.cursor, page: this.fetch(r, page.cursor) });
+    if (!page.done) {
+      const ahead = this.fetch(r, page.cursor);
+      // Handled where it is awaited (read); until then a failed read-ahead must not be an unhandled rejection, which ends the process.
+      ahead.catch(() => undefined);
+      this.readAhead.set(r.replayId, { from: page.cursor, page: ahead });
+    }
     const acks = await Promise.all(page.events.map((e) => this.publish(r.replayId, e)));
     const published = r.published + page.events.length;
     const committed = await unitOfWork(this.deps.pool, async (tx) => {

@@ -40,8 +40,10 @@ export interface Application {
  */
 export class DatasetRepository {
   /** Upserts rows; returns the keys written and how many of them are new. */
-  async upsertRows(tx: Queryable, target: Target, rows: RowWrite[], now: Date): Promise<Written> {
-    if (rows.length === 0) return { keys: new Set(), inserted: 0 };
+  async upsertRows(tx: Queryable, target: Target, unordered: RowWrite[], now: Date): Promise<Written> {
+    if (unordered.length === 0) return { keys: new Set(), inserted: 0 };
+    // Row locks in key order: two batches writing overlapping keys (replay beside live) queue instead of deadlocking.
+    const rows = [...unordered].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // The row documents travel as one JSON array zipped with the other columns (ROWS FROM):
     // their canonical JSON is spliced in as is, where a text[] would escape every quote of every row.
     const { rows: out } = await tx.query<{ key: string; inserted: boolean }>({
