@@ -114,10 +114,13 @@ function decode(cursor: string): string {
   return text;
 }
 
+/** A forged cursor must be a 400 here, not a cast error in Postgres (500). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function decodeQuarantine(cursor: string): QuarantineCursor {
   try {
     const c = JSON.parse(decode(cursor)) as QuarantineCursor;
-    if (typeof c.at === 'string' && !Number.isNaN(Date.parse(c.at)) && typeof c.captureId === 'string' && Number.isInteger(c.rowIndex)) return c;
+    if (typeof c.at === 'string' && !Number.isNaN(Date.parse(c.at)) && typeof c.captureId === 'string' && UUID.test(c.captureId) && Number.isInteger(c.rowIndex)) return c;
   } catch {
     // falls through to the error below
   }

@@ -65,6 +65,8 @@ describe('dataset reads and replay diffs', () => {
     const q2 = await gw.request('GET', '/api/v1/datasets/prices/quarantine', { query: { limit: '2', cursor: q1.body.next } });
     expect(q2.body.items.map((q: { row: number }) => q.row)).toEqual([0]);
     expect((await gw.request('GET', '/api/v1/datasets/prices/quarantine', { query: { cursor: 'garbage!' } })).status).toBe(400);
+    const forged = Buffer.from(JSON.stringify({ at: '2026-01-01T00:00:00Z', captureId: 'not-a-uuid', rowIndex: 0 })).toString('base64url');
+    expect((await gw.request('GET', '/api/v1/datasets/prices/quarantine', { query: { cursor: forged } })).status).toBe(400);
   });
 
   it("diffs a replay's version against the version current when it started", async () => {
