@@ -81,7 +81,12 @@ describe('append notifications behind the wake-up gate', () => {
     const POLL_MS = 60_000;
     const seen: StoredEvent[] = [];
     let wake: (() => void) | undefined;
-    listener.on('notification', () => wake?.());
+    // A notification that lands while the reader is busy (draining, checking) must not be lost: keep it.
+    let woken = false;
+    listener.on('notification', () => {
+      woken = true;
+      wake?.();
+    });
     let stop = false;
 
     const reader = (async () => {
@@ -103,12 +108,14 @@ describe('append notifications behind the wake-up gate', () => {
           continue;
         }
         try {
+          woken = false;
           if ((await drain()) > 0) continue;
           // Held back by an older transaction elsewhere on the server: its end does not notify.
           if (await store.committedAfter(cursor)) {
             await sleep(10);
             continue;
           }
+          if (woken) continue;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, POLL_MS);
             wake = () => {
