@@ -26,8 +26,8 @@ export class ManualRunService {
       const runId = uuidv7();
       const event = decideManualRun({ workflowId: workflow, input: input ?? {}, ...(cmd.actor !== undefined && { actor: cmd.actor }), runId, now: this.clock.now() }, state);
       const metadata = { ...commandMetadata(cmd), workflowId: workflow, runId };
-      await this.store.append(manualStreamId(runId), [{ ...event, metadata }], { expected: 'no_stream', tx });
-      return [event.type];
+      const { events } = await this.store.append(manualStreamId(runId), [{ ...event, metadata }], { expected: 'no_stream', tx });
+      return events;
     });
   }
 }

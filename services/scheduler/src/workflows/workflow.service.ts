@@ -1,7 +1,7 @@
-import { handleCommand, type EventStore } from '@steward/event-store';
+import type { StoredEvent } from '@steward/contracts';
+import { handleCommand, type EventStore, type Queryable } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
 import { hashWorkflow, parseWorkflow } from '@steward/workflow';
-import type { PoolClient } from 'pg';
 import type { Clock } from '../clock';
 import { commandMetadata, type CommandOutcomes } from '../commands/command.outcome';
 import { ApplyWorkflowPayload, parsePayload, WorkflowRefPayload } from '../commands/command.payloads';
@@ -41,12 +41,12 @@ export class WorkflowService {
     });
   }
 
-  private async decide(tx: PoolClient, cmd: CommandEnvelope, id: string, command: WorkflowCommand): Promise<string[]> {
+  private async decide(tx: Queryable, cmd: CommandEnvelope, id: string, command: WorkflowCommand): Promise<StoredEvent[]> {
     const result = await handleCommand(this.store, workflowStreamId(id), workflowDecider, command, {
       tx,
       metadata: commandMetadata(cmd, { workflowId: id }),
     });
     await this.projection.project(tx, result.events);
-    return result.events.map((e) => e.type);
+    return result.events;
   }
 }
