@@ -16,11 +16,19 @@ const types = {
   },
 } as CustomTypesConfig;
 
-export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): Pool {
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+  /** Postgres cancels any statement of this pool running longer (error 57014); unset: no limit. */
+  statementTimeoutMs?: number;
+}
+
+export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool {
   const pool = new Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'steward',
+    ...(options.statementTimeoutMs !== undefined && { statement_timeout: options.statementTimeoutMs }),
     types,
   });
   // An idle client that loses its connection (Postgres restart, failover)

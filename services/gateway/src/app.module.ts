@@ -68,7 +68,7 @@ class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async onApplicationShutdown(): Promise<void> {
     await closeRuntime({ nc: this.nc, pool: this.pool });
-    if (this.readPool !== this.pool) await this.readPool.end().catch(() => undefined);
+    await this.readPool.end().catch(() => undefined);
   }
 }
 
@@ -88,9 +88,8 @@ export class GatewayModule {
   static async forRoot(config: GatewayConfig, logger: Logger): Promise<DynamicModule> {
     const runtime = await openRuntime({ service: 'gateway', config, logger, poolSize: 10 });
     const { pool, nc, jsm, subjects, metrics } = runtime;
-    const readPool = config.DATABASE_READ_URL
-      ? createPool(config.DATABASE_READ_URL, { max: 10, applicationName: 'steward-gateway-read' })
-      : pool;
+    // Reads have their own pool (and may use the read-only role), so a statement timeout bounds them alone.
+    const readPool = createPool(config.DATABASE_READ_URL ?? config.DATABASE_URL, { max: 10, applicationName: 'steward-gateway-read', statementTimeoutMs: config.READ_STATEMENT_TIMEOUT_MS });
     await ensureGatewaySchema(pool);
 
     const registry = new EventRegistry([...foundationEvents, ...gatewayEvents]);

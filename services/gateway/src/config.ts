@@ -12,6 +12,12 @@ const GatewayConfigSchema = BaseConfigSchema.extend({
   PORT: intFromEnv(8080),
   /** Reads (timeline, verify) may use a read-only role; defaults to DATABASE_URL. */
   DATABASE_READ_URL: optionalString.pipe(z.string().url().optional()),
+  /**
+   * Every read statement (timeline, runs, datasets and their diffs, costs,
+   * verify) is cancelled by Postgres past this: one operator's wide read must
+   * not hold a connection and a snapshot for minutes.
+   */
+  READ_STATEMENT_TIMEOUT_MS: intFromEnv(30_000),
   STEWARD_BOOTSTRAP_TOKEN: optionalString.refine((v) => v === undefined || isAcceptableBootstrapToken(v), {
     message: 'expected stw_<16 hex>_<secret> or any string of at least 24 characters',
   }),

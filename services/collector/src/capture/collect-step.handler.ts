@@ -118,16 +118,17 @@ export class CollectStepHandler {
 
     // A disabled source is not touched at all: no capture reused, no token taken, nothing fetched.
     // Not a collection.failed either (nothing was fetched), so it does not feed the source's failure rate.
-    const disabled = await this.switches.disabled(source);
-    if (disabled) {
+    const refuseDisabled = async (disabled: DisabledSource, alreadyStarted: boolean): Promise<undefined> => {
       const outcome: AttemptOutcome = { status: 'failed', error: { code: 'source_disabled', message: disabledMessage(disabled), retryable: false } };
       await this.repo.rememberOutcome(identity, fingerprint, outcome);
-      await this.reports.started(report);
+      if (!alreadyStarted) await this.reports.started(report);
       await this.reports.result(report, outcome, Date.now() - begun);
       this.metrics.fetched(source, described.kind, 'disabled', 0);
       log.warn('source disabled, attempt failed without fetching', { status: 'failed', source, disabled_by: disabled.disabledBy, err: { code: 'source_disabled', class: 'permanent', message: outcome.error.message } });
-      return;
-    }
+      return undefined;
+    };
+    const disabled = await this.switches.disabled(source);
+    if (disabled) return refuseDisabled(disabled, false);
 
     const existing = await this.repo.findCapture(fingerprint);
     if (existing) {
@@ -192,6 +193,7 @@ export class CollectStepHandler {
     }
 
     let secrets: string[] = [];
+    let holding = true;
     try {
       await this.reports.started(report);
       const deadline = Date.now() + data.timeouts.startToCloseMs - DEADLINE_MARGIN_MS;
@@ -223,13 +225,18 @@ export class CollectStepHandler {
           if (!fits) return;
           // The transport keeps the message alive (working()) while we wait; the grant is given back meanwhile.
           await grant.release();
+          holding = false;
           await this.clock.sleep(wait!);
+          // Disabled while we waited (the alerter's first response to these very failures): no second fetch.
+          const disabledMeanwhile = await this.switches.disabled(source);
+          if (disabledMeanwhile) return await refuseDisabled(disabledMeanwhile, true);
           grant = await this.limiter.acquire(source, limits, Math.max(0, deadline - Date.now()));
+          holding = grant.granted;
           if (!grant.granted) return await fail(new CollectError('rate_limited', 'transient', `the source's limit left no room before the attempt's deadline`, { retryAfterMs: grant.waitMs }), true, 0, secrets);
         }
       }
     } finally {
-      if (grant.granted) await grant.release().catch((err: unknown) => log.warn('could not release a concurrency slot (it expires by itself)', { err }));
+      if (holding && grant.granted) await grant.release().catch((err: unknown) => log.warn('could not release a concurrency slot (it expires by itself)', { err }));
     }
   }
 

@@ -184,23 +184,28 @@ describe('collector', () => {
     expect(outcome.error.message).toContain('metadata.test (169.254.169.254)');
   });
 
-  it('follows redirects within the limit, drops credentials when one leaves the origin, and stops past the limit', async () => {
+  const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  it('follows redirects within the limit, keeps only negotiation and trace headers when one leaves the origin, and stops past the limit', async () => {
     const final = fixture.route('/final', (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('arrived'));
     fixture.route('/hop', (_req, res) => void res.writeHead(301, { location: '/final' }).end());
     fixture.route('/away', (_req, res) => void res.writeHead(307, { location: final.replace('127.0.0.1', 'other.test') }).end());
-    const auth = (url: string, extra: Record<string, unknown> = {}) => ({ source: { kind: 'http', url, method: 'GET', headers: { 'x-trace': 't1' }, query: {}, auth: { secretRef: 'prices-token' } }, ...extra });
+    const auth = (url: string, extra: Record<string, unknown> = {}) => ({ source: { kind: 'http', url, method: 'GET', headers: { 'x-api-key': 'static-key', accept: 'text/plain', traceparent: TRACEPARENT }, query: {}, auth: { secretRef: 'prices-token' } }, ...extra });
 
     const same = await c.queue(auth(fixture.url('/hop')));
     expect((await c.result(same.runId)).outcome).toMatchObject({ status: 'succeeded', outputs: { size: 7 } });
     const sameHeaders = fixture.requests.filter((r) => r.path === '/final').at(-1)!.headers;
     expect(sameHeaders.authorization).toBe(`Bearer ${SECRET}`);
+    expect(sameHeaders['x-api-key']).toBe('static-key');
 
     const away = await c.queue(auth(fixture.url('/away')));
     expect((await c.result(away.runId)).outcome).toMatchObject({ status: 'succeeded' });
     const awayHeaders = fixture.requests.filter((r) => r.path === '/final').at(-1)!.headers;
     expect(awayHeaders.host).toBe(`other.test:${fixture.port}`);
     expect(awayHeaders.authorization).toBeUndefined();
-    expect(awayHeaders['x-trace']).toBe('t1');
+    // A static credential written into the spec's headers stays with its origin too.
+    expect(awayHeaders['x-api-key']).toBeUndefined();
+    expect(awayHeaders.accept).toBe('text/plain');
+    expect(awayHeaders.traceparent).toBe(TRACEPARENT);
 
     const tooFar = await c.queue(auth(fixture.url('/hop'), { maxRedirects: 0 }));
     expect((await c.result(tooFar.runId)).outcome).toMatchObject({ status: 'failed', error: { code: 'too_many_redirects', retryable: false } });

@@ -112,7 +112,6 @@ export class SourceFetcher {
         timeoutMs,
         maxBodyBytes,
         maxRedirects: spec.maxRedirects ?? this.defaults.maxRedirects,
-        credentialHeaders,
       });
     } catch (err) {
       // Failures raised inside the fetcher carry raw headers: scrub them like a response's.

@@ -13,8 +13,6 @@ export interface HttpFetchRequest {
   timeoutMs: number;
   maxBodyBytes: number;
   maxRedirects: number;
-  /** Header names (lowercase) dropped when a redirect leaves the origin, so credentials never follow to another host. */
-  credentialHeaders: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -72,7 +70,7 @@ export class HttpFetcher {
       } catch {
         throw permanent('invalid_redirect', `${url.origin} redirected to an invalid Location`, { snapshot: { status } });
       }
-      if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !request.credentialHeaders.includes(k.toLowerCase())));
+      if (next.origin !== url.origin) headers = crossOriginHeaders(headers);
       if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
         method = method === 'HEAD' ? 'HEAD' : 'GET';
         body = undefined;
@@ -172,4 +170,16 @@ function safeUrl(location: string, base: URL): string {
   } catch {
     return '(invalid)';
   }
+}
+
+/**
+ * The headers a redirect to another origin still carries: content negotiation
+ * and trace context only. Any other header the step set (an Authorization, an
+ * `x-api-key` written into the spec, a custom token) was written for the
+ * origin it names and stays with it.
+ */
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-language', 'accept-encoding', 'user-agent', 'cache-control', 'pragma', 'traceparent', 'tracestate']);
+
+export function crossOriginHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => CROSS_ORIGIN_HEADERS.has(k.toLowerCase())));
 }

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { permanent, transient } from '../capture/collect.error';
@@ -57,11 +58,23 @@ export class FileSource {
     return [...new Set(found)].sort();
   }
 
+  /**
+   * Reads one file that list() returned. The path was checked when it was
+   * listed; a writer in a file root could swap a link in between, so the file
+   * is opened without following a final symlink, and what was opened is
+   * checked again: its path must still resolve inside a root, to the very
+   * file (device and inode) the handle holds.
+   */
   async read(path: string, maxBytes: number): Promise<ReadFile> {
-    const info = await stat(path);
-    if (info.size > maxBytes) throw permanent('body_too_large', `${path} has ${info.size} bytes; the limit is ${maxBytes} bytes`);
-    const handle = await open(path, 'r');
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ELOOP') throw permanent('path_outside_roots', `${path} became a symbolic link after it was listed; it is not read`);
+      throw err;
+    });
     try {
+      const info = await handle.stat();
+      await this.assertStillInside(path, info);
+      if (!info.isFile()) throw permanent('invalid_spec', `${path} is not a regular file`);
+      if (info.size > maxBytes) throw permanent('body_too_large', `${path} has ${info.size} bytes; the limit is ${maxBytes} bytes`);
       // Read at most one byte past the limit: a file growing under us is refused, never read whole.
       const buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
       const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, 0);
@@ -69,6 +82,15 @@ export class FileSource {
       return { path, contentType: contentTypeOfPath(path), body: buffer.subarray(0, bytesRead), modifiedAt: info.mtime.toISOString() };
     } finally {
       await handle.close();
+    }
+  }
+
+  private async assertStillInside(path: string, opened: { dev: number; ino: number }): Promise<void> {
+    const roots = await this.realRoots();
+    const real = await realpath(path).catch(() => undefined);
+    const now = real === undefined ? undefined : await stat(real).catch(() => undefined);
+    if (real === undefined || !roots.some((r) => inside(real, r)) || now === undefined || now.dev !== opened.dev || now.ino !== opened.ino) {
+      throw permanent('path_outside_roots', `${path} changed while it was read (a link was swapped): the opened file is not the one inside the collector's file roots`);
     }
   }
 

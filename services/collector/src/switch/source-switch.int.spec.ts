@@ -146,6 +146,23 @@ describe('disabling and enabling sources', () => {
     expect(rows).toEqual([{ disabled: false }]);
   });
 
+  it('does not fetch again after a Retry-After wait when the source was disabled meanwhile', async () => {
+    let disabling: Promise<{ commandId: string }> | undefined;
+    const url = fixture.route('/portal-busy', (_req, res) => {
+      res.writeHead(429, { 'retry-after': '2', 'content-type': 'text/plain' }).end('slow down');
+      // The alerter's first response lands while the collector waits out the Retry-After.
+      disabling ??= send('disable_source', { source: 'portalwait.fetch', reason: 'failing' }, { actor: 'alerter' });
+    });
+    const q = await c.queue(http(url), { workflowId: 'portalwait' });
+    await eventually(async () => {
+      if (!disabling) throw new Error('not fetched yet');
+    });
+    await outcomeOf((await disabling!).commandId);
+    const { outcome } = await c.result(q.runId, 1, 15_000);
+    expect(outcome).toEqual({ status: 'failed', error: { code: 'source_disabled', message: expect.stringContaining('disabled by alerter'), retryable: false } });
+    expect(fixture.count('/portal-busy')).toBe(1);
+  }, 20_000);
+
   it('re-enables, on workflow.resumed, the sources of that workflow an alert disabled, caused by the resume', async () => {
     const url = fixture.route('/w2.json', (_req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
     const byAlert = [await send('disable_source', { source: 'w2.fetch', reason: 'alert a' }, { actor: 'alerter' }), await send('disable_source', { source: 'w2.other', reason: 'alert b' }, { actor: 'alerter' })];

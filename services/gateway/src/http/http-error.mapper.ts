@@ -13,6 +13,9 @@ export interface HttpErrorReply {
   serverFault: boolean;
 }
 
+/** Postgres `query_canceled`: a statement timeout (the read pool's) or a cancel request. */
+const PG_QUERY_CANCELED = '57014';
+
 /** Too many requests for one token; not part of the shared error family because only HTTP has it. */
 export class RateLimitedError extends Error {
   constructor(readonly retryAfterSeconds: number) {
@@ -59,6 +62,9 @@ export function toHttpError(err: unknown, options: MapOptions): HttpErrorReply {
   }
   if (err instanceof RateLimitedError) {
     return reply(429, 'rate_limited', err.message, { context: { retryAfterSeconds: err.retryAfterSeconds } }, { 'retry-after': String(err.retryAfterSeconds) });
+  }
+  if ((err as { code?: unknown })?.code === PG_QUERY_CANCELED) {
+    return reply(503, 'unavailable', `the read took longer than the gateway allows (READ_STATEMENT_TIMEOUT_MS) and was cancelled; narrow it (a shorter time range, a smaller limit) or raise the limit`, {}, { 'retry-after': '5' });
   }
   const status = statusOf(err);
   const cause = (err as HttpLike)?.cause as { type?: string; body?: string } | undefined;

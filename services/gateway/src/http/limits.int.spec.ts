@@ -29,13 +29,19 @@ describe('request limits', () => {
     const { token } = await gw.tokenFor('viewer');
     const statuses: number[] = [];
     let limited: Reply | undefined;
+    const started = Date.now();
     for (let i = 0; i < 8; i++) {
       const res = await gw.request('GET', '/api/v1/services', { token });
       statuses.push(res.status);
       if (res.status === 429) limited ??= res;
     }
+    // The bucket refills one token a second: on a loaded machine the eight requests may span
+    // a second or more, and each whole second lets one more through. Never fewer than the burst.
+    const refilled = Math.floor((Date.now() - started) / 1000);
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
-    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(5 + refilled);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(Math.max(1, 3 - refilled));
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
     expect(limited!.headers.get('retry-after')).toBe('1');
     expect(limited!.body.error).toEqual({ code: 'rate_limited', message: 'rate limit exceeded; retry after 1s', context: { retryAfterSeconds: 1 } });
     const other = await gw.tokenFor('viewer');

@@ -21,6 +21,8 @@ export interface RebuildReport {
   skipped: number;
   differences: string[];
   ok: boolean;
+  /** Set when another replica (or an earlier call) had already rebuilt this replay: the recorded verdict. */
+  alreadyDone?: true;
 }
 
 /** Fields compared between the live and the rebuilt row (updated_at is bookkeeping, not state). */
@@ -38,11 +40,19 @@ const REBUILD_LOCK = 0x4c45_5242; // "LERB": one rebuild of the shadow table at 
 export class ReplayProjectionRebuilder {
   constructor(private readonly deps: { pool: Pool; nc: NatsConnection; subjects: Subjects; logger: Logger }) {}
 
-  async rebuild(replayId: string, options: { timeoutMs?: number } = {}): Promise<RebuildReport> {
+  /**
+   * `once`: a replay already rebuilt (by another replica that held the lock
+   * while this one waited) is not folded again; its recorded verdict is returned.
+   */
+  async rebuild(replayId: string, options: { timeoutMs?: number; once?: boolean } = {}): Promise<RebuildReport> {
     const { pool } = this.deps;
     const lock = await pool.connect();
     try {
       await lock.query('SELECT pg_advisory_lock($1)', [REBUILD_LOCK]);
+      if (options.once) {
+        const done = await this.recorded(replayId);
+        if (done) return done;
+      }
       const replay = await this.replayRow(replayId);
       await pool.query('TRUNCATE ledger_replays_rebuild');
       const { consumed, applied } = await this.fold(replayId, replay.total, options.timeoutMs ?? 5 * 60_000);
@@ -59,6 +69,15 @@ export class ReplayProjectionRebuilder {
       await lock.query('SELECT pg_advisory_unlock($1)', [REBUILD_LOCK]).catch(() => undefined);
       lock.release();
     }
+  }
+
+  private async recorded(replayId: string): Promise<RebuildReport | undefined> {
+    const { rows } = await this.deps.pool.query<{ consumed: number; applied: number; compared: number; skipped: number; differences: string[]; ok: boolean }>(
+      'SELECT consumed, applied, compared, skipped, differences, ok FROM ledger_rebuilds WHERE replay_id = $1',
+      [replayId],
+    );
+    const r = rows[0];
+    return r && { replayId, consumed: Number(r.consumed), applied: Number(r.applied), compared: Number(r.compared), skipped: Number(r.skipped), differences: r.differences, ok: r.ok, alreadyDone: true };
   }
 
   private async replayRow(replayId: string): Promise<{ total: number; upTo: { transactionId: string; position: string } }> {
@@ -180,7 +199,7 @@ export class LedgerRebuildRunner {
         );
         const next = rows[0]?.replay_id;
         if (next !== undefined) {
-          await this.rebuilder.rebuild(next, { timeoutMs: this.options.timeoutMs });
+          await this.rebuilder.rebuild(next, { timeoutMs: this.options.timeoutMs, once: true });
           continue;
         }
       } catch (err) {

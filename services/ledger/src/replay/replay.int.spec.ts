@@ -315,6 +315,13 @@ describe('replays', () => {
     expect(report.differences).toEqual([]);
     expect(report).toMatchObject({ ok: true, consumed: rebuild.total });
     expect(report.compared).toBeGreaterThanOrEqual(9); // every replay of this file so far
+    expect(report.alreadyDone).toBeUndefined();
+    // A second replica that waited on the lock for the same replay takes the recorded verdict instead of folding again.
+    const { rows: [first] } = await pool.query<{ verified_at: Date }>('SELECT verified_at FROM ledger_rebuilds WHERE replay_id = $1', [rebuild.replayId]);
+    const second = await rebuilder.rebuild(rebuild.replayId, { timeoutMs: 30_000, once: true });
+    expect(second).toEqual({ ...report, alreadyDone: true });
+    const { rows: [after] } = await pool.query<{ verified_at: Date }>('SELECT verified_at FROM ledger_rebuilds WHERE replay_id = $1', [rebuild.replayId]);
+    expect(after!.verified_at).toEqual(first!.verified_at);
     const { rows: [live] } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM ledger_replays_rebuild WHERE replay_id = $1 AND state = 'completed'", [backfill.replayId]);
     expect(live!.n).toBe('1');
 
