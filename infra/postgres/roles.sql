@@ -13,7 +13,9 @@
 --   steward_service   SELECT + INSERT on events (never UPDATE, DELETE or
 --                     TRUNCATE: the log is append-only), USAGE on its
 --                     sequence, all rights on inbox and checkpoints, CREATE
---                     on schema public for the projection tables it owns.
+--                     on schema public for the projection tables it owns,
+--                     CREATE on the database (granted below) for the
+--                     rebuild_<service> shadow schemas of projection rebuilds.
 --   steward_readonly  SELECT on events, inbox, checkpoints (incident
 --                     responders, dashboards, ad-hoc queries).
 -- Migrations run as the database owner, which is neither of these.
@@ -26,6 +28,9 @@ SELECT format('CREATE ROLE steward_readonly LOGIN PASSWORD %L', :'readonly_passw
 -- Roles a migration created first are NOLOGIN: give them their login here.
 SELECT format('ALTER ROLE steward_service LOGIN PASSWORD %L', :'service_password') \gexec
 SELECT format('ALTER ROLE steward_readonly LOGIN PASSWORD %L', :'readonly_password') \gexec
+
+-- `steward replay start --rebuild SERVICE` folds into a shadow schema rebuild_<service> it creates and drops.
+SELECT format('GRANT CREATE ON DATABASE %I TO steward_service', current_database()) \gexec
 
 ALTER ROLE steward_service NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
 ALTER ROLE steward_readonly NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;

@@ -34,6 +34,10 @@ export const BaseConfigSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** How often a service looks for `steward replay start --rebuild <it>` replays (services that rebuild their projections). */
+  REBUILD_POLL_MS: z.coerce.number().int().positive().default(5_000),
+  /** How long one rebuild waits for its whole replay to arrive. */
+  REBUILD_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
 });
 
 /** A positive integer read from an env var string. */

@@ -6,7 +6,8 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { BlobStore, EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { workflowStepsRebuildTarget } from './captures/workflow-steps.rebuild';
 import { CaptureTransformer } from './captures/capture.transformer';
 import type { BlobSource } from './captures/capture.body';
 import { LiveCaptureService } from './captures/live-capture.service';
@@ -51,6 +52,7 @@ class TransformerLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(POOL) private readonly pool: Pool,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(NestJsonLogger) private readonly nestLogger: NestJsonLogger,
+    @Inject(ProjectionRebuildRunner) private readonly rebuilds: ProjectionRebuildRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -58,11 +60,13 @@ class TransformerLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     this.microservice.useGlobalFilters(new JetStreamExceptionFilter());
     await this.microservice.listen();
     await this.replay.start();
+    await this.rebuilds.start();
     await this.presence.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.presence.stop();
+    await this.rebuilds.stop();
     await this.replay.stop();
     await this.microservice?.close();
   }
@@ -140,6 +144,15 @@ export class TransformerModule {
         { provide: HANDLERS, useValue: handlers },
         { provide: JetStreamServer, useValue: server },
         { provide: ReplayConsumer, useValue: replayConsumer },
+        {
+          provide: ProjectionRebuildRunner,
+          useValue: new ProjectionRebuildRunner(
+            new ProjectionRebuilder(workflowStepsRebuildTarget(), { pool, nc, subjects, registry, logger }),
+            'transformer',
+            { pool, logger },
+            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
+          ),
+        },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },
         TransformerLifecycle,

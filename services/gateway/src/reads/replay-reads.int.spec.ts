@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import { createPool, migrate } from '@steward/event-store';
+import { REBUILD_VERDICTS_DDL } from '@steward/runtime';
 import { useTestEnvironment } from '@steward/testing';
 import { startGateway, type GatewayHarness } from '../testing/gateway.fixture';
-import { LedgerReplaysChecker } from './replay-reads.repository';
+import { LedgerReplaysChecker, ProjectionRebuildsChecker } from './replay-reads.repository';
 
 // The ledger's replay tables the gateway reads (the ledger owns their DDL; this is the part read here).
 const LEDGER_TABLES = `
@@ -100,5 +101,18 @@ describe('replay status reads', () => {
     expect(await checker.check()).toMatchObject({ ok: true, detail: expect.stringContaining('9 replays match the rebuild rb-1') });
     await pool.query(`INSERT INTO ledger_rebuilds (replay_id, consumed, applied, compared, skipped, differences, ok) VALUES ('rb-2', 41, 41, 9, 0, '["replay rp-1: total differ"]', false)`);
     expect(await checker.check()).toMatchObject({ ok: false, differences: ['replay rp-1: total differ'] });
+  });
+
+  it("reports every service's latest projection rebuild to steward verify, failing on one that differs", async () => {
+    const checker = new ProjectionRebuildsChecker(pool);
+    expect(await checker.check()).toMatchObject({ ok: true, detail: expect.stringContaining('no service has rebuilt') });
+    await pool.query(REBUILD_VERDICTS_DDL);
+    await pool.query(`INSERT INTO projection_rebuilds (replay_id, service, consumed, applied, compared, differences, ok, verified_at) VALUES
+      ('sr-1', 'scheduler', 12, 12, 4, '["scheduler_workflows [\\"w1\\"]: owner differ"]', false, now() - interval '2 hours'),
+      ('sr-2', 'scheduler', 12, 12, 4, '[]', true, now() - interval '1 hour'),
+      ('tr-1', 'transformer', 3, 3, 2, '[]', true, now())`);
+    expect(await checker.check()).toMatchObject({ ok: true, services: ['scheduler', 'transformer'], detail: expect.stringContaining('scheduler: 4 rows match (rebuild sr-2') });
+    await pool.query(`INSERT INTO projection_rebuilds (replay_id, service, consumed, applied, compared, differences, ok) VALUES ('tr-2', 'transformer', 3, 3, 2, '["transformer_workflow_steps [\\"w1\\",\\"fetch\\",\\"parse\\"]: version differ"]', false)`);
+    expect(await checker.check()).toMatchObject({ ok: false, differences: ['transformer transformer_workflow_steps ["w1","fetch","parse"]: version differ'] });
   });
 });

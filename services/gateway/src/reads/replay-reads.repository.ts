@@ -108,6 +108,40 @@ export class LedgerReplaysChecker implements ProjectionChecker {
   }
 }
 
+/**
+ * `steward verify`: the latest rebuild verdict of every service that
+ * rebuilds its projections through the shared rebuilder
+ * (`projection_rebuilds`; the ledger keeps its own in `ledger_rebuilds`).
+ */
+export class ProjectionRebuildsChecker implements ProjectionChecker {
+  readonly name = 'projection_rebuilds';
+
+  constructor(private readonly pool: Pool) {}
+
+  async check(): Promise<CheckResult> {
+    let rows;
+    try {
+      ({ rows } = await this.pool.query<{ service: string; replay_id: string; compared: string; differences: string[]; ok: boolean; verified_at: Date }>(
+        `SELECT DISTINCT ON (service) service, replay_id, compared, differences, ok, verified_at
+           FROM projection_rebuilds ORDER BY service, verified_at DESC`,
+      ));
+    } catch (err) {
+      if ((err as { code?: string }).code === UNDEFINED_TABLE) return { ok: true, detail: 'no service has rebuilt its projections yet (steward replay start --rebuild SERVICE)' };
+      throw err;
+    }
+    if (rows.length === 0) return { ok: true, detail: 'no service has rebuilt its projections yet (steward replay start --rebuild SERVICE)' };
+    const failing = rows.filter((r) => !r.ok);
+    const each = rows.map((r) => `${r.service}: ${r.ok ? `${r.compared} rows match` : `${r.differences.length} differences`} (rebuild ${r.replay_id}, ${r.verified_at.toISOString()})`);
+    if (failing.length === 0) return { ok: true, detail: each.join('; '), services: rows.map((r) => r.service) };
+    return {
+      ok: false,
+      detail: `${failing.map((r) => r.service).join(', ')} differ from their rebuild: ${failing.flatMap((r) => r.differences.slice(0, 3).map((d) => `${r.service} ${d}`)).join('; ')}`,
+      services: rows.map((r) => r.service),
+      differences: failing.flatMap((r) => r.differences.slice(0, 50).map((d) => `${r.service} ${d}`)),
+    };
+  }
+}
+
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /**
