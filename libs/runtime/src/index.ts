@@ -5,4 +5,4 @@ export type { ServiceRuntime, RuntimeConfig, OpenRuntimeOptions } from './servic
 export { CommandRunner } from './command.runner';
 export type { CommandRunnerOptions, CommandResult, CommandWork, RunOptions } from './command.runner';
 export { ProjectionRebuilder, ProjectionRebuildRunner, REBUILD_VERDICTS_DDL } from './projection.rebuild';
-export type { RebuildTable, RebuildTarget, RebuildVerdict } from './projection.rebuild';
+export type { RebuildTable, RebuildTarget, RebuildVerdict, ReplayEnd } from './projection.rebuild';

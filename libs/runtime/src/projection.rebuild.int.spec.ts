@@ -64,7 +64,7 @@ describe('projection rebuilds', () => {
   });
 
   /** What the ledger does for `steward replay start --rebuild toy`: replay.started, then every stored event onto the replay subject. */
-  async function replay(replayId: string, extraTypes: string[] = []): Promise<number> {
+  async function replay(replayId: string, extraTypes: string[] = []): Promise<{ total: number; upTo: { transactionId: string; position: string } }> {
     const { rows } = await pool.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM events WHERE type = ANY($1)`, [['workflow.paused', 'workflow.resumed', ...extraTypes]]);
     const events = (await Promise.all(rows.map((r) => store.readStream(r.stream_id)))).flat().sort((a, b) => Number(a.globalPosition - b.globalPosition));
     const js = jetstream(env.nats.nc);
@@ -74,16 +74,15 @@ describe('projection rebuilds', () => {
       type: 'replay.started',
       data: { replayId, kind: 'rebuild', selection: { types: ['workflow.paused', 'workflow.resumed'] }, consumer: 'toy', dryRun: false, total: events.length, upTo: { transactionId: head.transactionId.toString(), position: head.globalPosition.toString() }, startedAt: new Date().toISOString() },
     }], { expected: 'no_stream' });
-    return events.length;
+    return { total: events.length, upTo: { transactionId: head.transactionId.toString(), position: head.globalPosition.toString() } };
   }
 
   const rebuilder = () => new ProjectionRebuilder(target, { pool, nc: env.nats.nc, subjects: env.nats.subjects, registry, logger });
 
   it('folds the replay into shadow tables with the live code and finds them equal, without touching a live table', async () => {
     const liveBefore = await pool.query('SELECT workflow_id, paused, changes, folded_at FROM toy_paused ORDER BY 1');
-    const total = await replay('rb-equal');
-    const verdict = await rebuilder().rebuild('rb-equal', total, { timeoutMs: 20_000 });
-    expect(verdict).toEqual({ replayId: 'rb-equal', service: 'toy', consumed: 40, applied: 40, compared: 7, differences: [], ok: true });
+    const verdict = await rebuilder().rebuild('rb-equal', await replay('rb-equal'), { timeoutMs: 20_000 });
+    expect(verdict).toEqual({ replayId: 'rb-equal', service: 'toy', consumed: 40, applied: 40, compared: 7, skipped: 0, differences: [], ok: true });
     // The fold ran in the shadow schema: the live rows are as they were, the shadow has its own.
     expect((await pool.query('SELECT workflow_id, paused, changes, folded_at FROM toy_paused ORDER BY 1')).rows).toEqual(liveBefore.rows);
     expect((await pool.query('SELECT count(*)::int AS n FROM rebuild_toy.toy_seen')).rows[0]).toEqual({ n: 40 });
@@ -96,8 +95,7 @@ describe('projection rebuilds', () => {
     await pool.query(`UPDATE toy_paused SET changes = changes + 5 WHERE workflow_id = 'wf-3'`);
     await pool.query(`INSERT INTO toy_paused (workflow_id, paused, changes) VALUES ('wf-ghost', true, 1)`);
     try {
-      const total = await replay('rb-drift');
-      const verdict = await rebuilder().rebuild('rb-drift', total, { timeoutMs: 20_000 });
+      const verdict = await rebuilder().rebuild('rb-drift', await replay('rb-drift'), { timeoutMs: 20_000 });
       expect(verdict.ok).toBe(false);
       expect(verdict.differences).toEqual(['toy_paused ["wf-3"]: changes differ', 'toy_paused ["wf-ghost"]: live row the events do not produce']);
       expect(verdict.compared).toBe(8);
@@ -108,7 +106,7 @@ describe('projection rebuilds', () => {
   });
 
   it('runs each rebuild replay for its service once, across two replicas, and skips cancelled ones', async () => {
-    const total = await replay('rb-runner');
+    const { total, upTo } = await replay('rb-runner');
     // A cancelled rebuild is never folded.
     await replay('rb-cancelled');
     await store.append('replay-rb-cancelled', [{ type: 'replay.failed', data: { replayId: 'rb-cancelled', error: { code: 'cancelled', message: 'operator' }, at: new Date().toISOString() } }], { expected: 'any' });
@@ -124,10 +122,30 @@ describe('projection rebuilds', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect((await pool.query(`SELECT count(*)::int AS n FROM projection_rebuilds WHERE replay_id = 'rb-cancelled'`)).rows[0]).toEqual({ n: 0 });
       // The replica that waited on the lock took the recorded verdict: the one row was written once.
-      const again = await rebuilder().rebuild('rb-runner', total, { once: true });
+      const again = await rebuilder().rebuild('rb-runner', { total, upTo }, { once: true });
       expect(again).toMatchObject({ ok: true, alreadyDone: true, consumed: total });
     } finally {
       await Promise.all(runners.map((r) => r.stop()));
     }
   }, 60_000);
+
+  it('skips, rather than reports, a live row that changed after the replay\'s frozen end', async () => {
+    const end = await replay('rb-skip');
+    // wf-5 changes after the end: live moves on, the rebuild cannot know.
+    await pool.query(`UPDATE toy_paused SET changes = changes + 1 WHERE workflow_id = 'wf-5'`);
+    const skipping: RebuildTarget = {
+      ...target,
+      tables: [{ name: 'toy_paused', ignore: ['folded_at'], changedAfterEnd: `EXISTS (SELECT 1 FROM events e WHERE e.stream_id = 'workflow-' || t.workflow_id AND (e.transaction_id, e.global_position) > ($2::xid8, $3::bigint))` }],
+    };
+    await store.append('workflow-wf-5', [{ type: 'workflow.resumed', data: { id: 'wf-5', resumedAt: new Date().toISOString() } }], { expected: 'any' });
+    try {
+      const verdict = await new ProjectionRebuilder(skipping, { pool, nc: env.nats.nc, subjects: env.nats.subjects, registry, logger }).rebuild('rb-skip', end, { timeoutMs: 20_000 });
+      expect(verdict).toMatchObject({ ok: true, compared: 6, skipped: 1, differences: [] });
+      // Without the predicate the same state is a difference.
+      const strict = await rebuilder().rebuild('rb-skip', end, { timeoutMs: 20_000 });
+      expect(strict).toMatchObject({ ok: false, differences: ['toy_paused ["wf-5"]: changes differ'] });
+    } finally {
+      await pool.query(`UPDATE toy_paused SET changes = changes - 1 WHERE workflow_id = 'wf-5'`);
+    }
+  });
 });

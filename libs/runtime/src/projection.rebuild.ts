@@ -10,6 +10,13 @@ export interface RebuildTable {
   name: string;
   /** Columns set when the fold runs rather than from the events (updated_at, ...): not compared. */
   ignore?: readonly string[];
+  /**
+   * SQL predicate over a live row (alias `t`) that is true when the row
+   * changed after the replay's frozen end (`$2::xid8`, `$3::bigint`: its
+   * transaction id and position): the rebuild cannot know about such a row,
+   * so it is skipped, not reported as a difference.
+   */
+  changedAfterEnd?: string;
 }
 
 /**
@@ -34,6 +41,12 @@ export interface RebuildTarget {
   fold(tx: PoolClient, events: StoredEvent[]): Promise<void>;
 }
 
+/** A replay's frozen end: the store cursor of the last event it covers. */
+export interface ReplayEnd {
+  transactionId: string;
+  position: string;
+}
+
 export interface RebuildVerdict {
   replayId: string;
   service: string;
@@ -43,6 +56,8 @@ export interface RebuildVerdict {
   applied: number;
   /** Rows compared over all tables. */
   compared: number;
+  /** Live rows left out because they changed after the replay's frozen end. */
+  skipped: number;
   /** At most MAX_DIFFERENCES, each naming the table, the key and the columns. */
   differences: string[];
   ok: boolean;
@@ -60,6 +75,7 @@ CREATE TABLE IF NOT EXISTS projection_rebuilds (
   consumed    bigint      NOT NULL,
   applied     bigint      NOT NULL,
   compared    bigint      NOT NULL,
+  skipped     bigint      NOT NULL DEFAULT 0,
   differences jsonb       NOT NULL,
   ok          boolean     NOT NULL,
   verified_at timestamptz NOT NULL DEFAULT now()
@@ -96,7 +112,7 @@ export class ProjectionRebuilder {
   }
 
   /** Rebuilds from one replay. `once`: a replay already rebuilt is not folded again. */
-  async rebuild(replayId: string, total: number, options: { timeoutMs?: number; once?: boolean } = {}): Promise<RebuildVerdict> {
+  async rebuild(replayId: string, replay: { total: number; upTo: ReplayEnd }, options: { timeoutMs?: number; once?: boolean } = {}): Promise<RebuildVerdict> {
     const { pool } = this.deps;
     const lock = await pool.connect();
     try {
@@ -107,16 +123,16 @@ export class ProjectionRebuilder {
         if (done) return done;
       }
       await this.createShadow();
-      const { consumed, applied } = await this.fold(replayId, total, options.timeoutMs ?? 10 * 60_000);
-      const { compared, differences } = await this.compare();
-      const verdict: RebuildVerdict = { replayId, service: this.target.service, consumed, applied, compared, differences, ok: differences.length === 0 };
+      const { consumed, applied } = await this.fold(replayId, replay.total, options.timeoutMs ?? 10 * 60_000);
+      const { compared, skipped, differences } = await this.compare(replay.upTo);
+      const verdict: RebuildVerdict = { replayId, service: this.target.service, consumed, applied, compared, skipped, differences, ok: differences.length === 0 };
       await pool.query(
-        `INSERT INTO projection_rebuilds (replay_id, service, consumed, applied, compared, differences, ok) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO projection_rebuilds (replay_id, service, consumed, applied, compared, skipped, differences, ok) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
           ON CONFLICT (replay_id) DO UPDATE SET consumed = EXCLUDED.consumed, applied = EXCLUDED.applied, compared = EXCLUDED.compared,
-            differences = EXCLUDED.differences, ok = EXCLUDED.ok, verified_at = now()`,
-        [replayId, this.target.service, consumed, applied, compared, JSON.stringify(differences), verdict.ok],
+            skipped = EXCLUDED.skipped, differences = EXCLUDED.differences, ok = EXCLUDED.ok, verified_at = now()`,
+        [replayId, this.target.service, consumed, applied, compared, skipped, JSON.stringify(differences), verdict.ok],
       );
-      this.deps.logger.info('projections rebuilt and compared', { replayId, service: this.target.service, ok: verdict.ok, compared, differences: differences.length });
+      this.deps.logger.info('projections rebuilt and compared', { replayId, service: this.target.service, ok: verdict.ok, compared, skipped, differences: differences.length });
       return verdict;
     } finally {
       await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`steward.rebuild.${this.target.service}`]).catch(() => undefined);
@@ -125,12 +141,12 @@ export class ProjectionRebuilder {
   }
 
   private async recorded(replayId: string): Promise<RebuildVerdict | undefined> {
-    const { rows } = await this.deps.pool.query<{ consumed: string; applied: string; compared: string; differences: string[]; ok: boolean }>(
-      'SELECT consumed, applied, compared, differences, ok FROM projection_rebuilds WHERE replay_id = $1',
+    const { rows } = await this.deps.pool.query<{ consumed: string; applied: string; compared: string; skipped: string; differences: string[]; ok: boolean }>(
+      'SELECT consumed, applied, compared, skipped, differences, ok FROM projection_rebuilds WHERE replay_id = $1',
       [replayId],
     );
     const r = rows[0];
-    return r && { replayId, service: this.target.service, consumed: Number(r.consumed), applied: Number(r.applied), compared: Number(r.compared), differences: r.differences, ok: r.ok, alreadyDone: true };
+    return r && { replayId, service: this.target.service, consumed: Number(r.consumed), applied: Number(r.applied), compared: Number(r.compared), skipped: Number(r.skipped), differences: r.differences, ok: r.ok, alreadyDone: true };
   }
 
   private async createShadow(): Promise<void> {
@@ -219,24 +235,28 @@ export class ProjectionRebuilder {
   }
 
   /** Every compared table, live against rebuilt, by primary key, without the ignored columns. */
-  private async compare(): Promise<{ compared: number; differences: string[] }> {
+  private async compare(upTo: ReplayEnd): Promise<{ compared: number; skipped: number; differences: string[] }> {
     let compared = 0;
+    let skipped = 0;
     const differences: string[] = [];
     for (const table of this.target.tables) {
       const key = await this.primaryKey(table.name);
       const cols = key.map(ident).join(', ');
-      const ignore = [...(table.ignore ?? [])];
       const live = `public.${ident(table.name)}`;
       const shadow = `${ident(this.schema)}.${ident(table.name)}`;
-      const { rows } = await this.deps.pool.query<{ n: string; key: unknown[] | null; live: Record<string, unknown> | null; rebuilt: Record<string, unknown> | null }>(
-        `WITH l AS (SELECT ${cols}, to_jsonb(t) - $1::text[] AS row FROM ${live} t),
+      const changed = table.changedAfterEnd ?? 'false';
+      const { rows } = await this.deps.pool.query<{ n: string; skipped: string; key: unknown[] | null; live: Record<string, unknown> | null; rebuilt: Record<string, unknown> | null }>(
+        // end_ types $2 and $3 for a table whose rows never change after the end (no predicate uses them).
+        `WITH end_ AS (SELECT $2::xid8 AS tx, $3::bigint AS pos),
+              l AS (SELECT ${cols}, to_jsonb(t) - $1::text[] AS row, (${changed}) AS changed FROM ${live} t),
               s AS (SELECT ${cols}, to_jsonb(t) - $1::text[] AS row FROM ${shadow} t),
-              j AS (SELECT jsonb_build_array(${key.map((k) => `${ident(k)}`).join(', ')}) AS key, l.row AS live, s.row AS rebuilt FROM l FULL JOIN s USING (${cols}))
-         SELECT (SELECT count(*) FROM j)::text AS n, d.key, d.live, d.rebuilt
-           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM j WHERE live IS DISTINCT FROM rebuilt ORDER BY key LIMIT ${MAX_DIFFERENCES}) d ON true`,
-        [ignore],
+              j AS (SELECT jsonb_build_array(${cols}) AS key, l.row AS live, s.row AS rebuilt, coalesce(l.changed, false) AS changed FROM l FULL JOIN s USING (${cols}))
+         SELECT (SELECT count(*) FROM j WHERE NOT changed)::text AS n, (SELECT count(*) FROM j WHERE changed)::text AS skipped, d.key, d.live, d.rebuilt
+           FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM j WHERE NOT changed AND live IS DISTINCT FROM rebuilt ORDER BY key LIMIT ${MAX_DIFFERENCES}) d ON true`,
+        [[...(table.ignore ?? [])], upTo.transactionId, upTo.position],
       );
       compared += Number(rows[0]?.n ?? 0);
+      skipped += Number(rows[0]?.skipped ?? 0);
       for (const r of rows) {
         if (r.key === null) continue;
         const k = JSON.stringify(r.key);
@@ -248,7 +268,7 @@ export class ProjectionRebuilder {
         }
       }
     }
-    return { compared, differences: differences.slice(0, MAX_DIFFERENCES) };
+    return { compared, skipped, differences: differences.slice(0, MAX_DIFFERENCES) };
   }
 
   private async primaryKey(table: string): Promise<string[]> {
@@ -301,8 +321,8 @@ export class ProjectionRebuildRunner {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        const { rows } = await this.deps.pool.query<{ replay_id: string; total: string }>(
-          `SELECT s.data->>'replayId' AS replay_id, s.data->>'total' AS total FROM events s
+        const { rows } = await this.deps.pool.query<{ replay_id: string; total: string; up_to: ReplayEnd }>(
+          `SELECT s.data->>'replayId' AS replay_id, s.data->>'total' AS total, s.data->'upTo' AS up_to FROM events s
             WHERE s.type = 'replay.started' AND s.data->>'kind' = 'rebuild' AND s.data->>'consumer' = $1
               AND NOT EXISTS (SELECT 1 FROM projection_rebuilds b WHERE b.replay_id = s.data->>'replayId')
               AND NOT EXISTS (SELECT 1 FROM events f WHERE f.stream_id = s.stream_id AND f.type = 'replay.failed')
@@ -311,7 +331,7 @@ export class ProjectionRebuildRunner {
         );
         const next = rows[0];
         if (next !== undefined) {
-          await this.rebuilder.rebuild(next.replay_id, Number(next.total), { timeoutMs: this.options.timeoutMs, once: true });
+          await this.rebuilder.rebuild(next.replay_id, { total: Number(next.total), upTo: next.up_to }, { timeoutMs: this.options.timeoutMs, once: true });
           continue;
         }
       } catch (err) {

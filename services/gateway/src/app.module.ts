@@ -28,7 +28,7 @@ import { RunReadsRepository } from './reads/run-reads.repository';
 import { RunReadsService } from './reads/run-reads.service';
 import { READ_POOL } from './reads/read-pool.token';
 import { CostReconciliationChecker } from './reads/cost-reads.repository';
-import { LedgerReplaysChecker, ProjectionRebuildsChecker } from './reads/replay-reads.repository';
+import { ProjectionRebuildsChecker } from './reads/replay-reads.repository';
 import { SERVICE_DIRECTORY } from './presence/service.directory';
 import { TokenBucketLimiter } from './http/rate-limit.bucket';
 import { TimelineRepository } from './timeline/timeline.repository';
@@ -149,7 +149,7 @@ export class GatewayModule {
         { provide: RunReadsService, useValue: new RunReadsService(new RunReadsRepository(readPool), new ReadModelGate(directory)) },
         { provide: WorkflowReads, useValue: new WorkflowReads(new WorkflowReadRepository(readPool)) },
         // Later projections add their checkers to this list.
-        { provide: PROJECTION_CHECKERS, useValue: [new TokenProjectionChecker(tokenRepository), new CostReconciliationChecker(readPool), new LedgerReplaysChecker(readPool), new ProjectionRebuildsChecker(readPool)] satisfies ProjectionChecker[] },
+        { provide: PROJECTION_CHECKERS, useValue: [new TokenProjectionChecker(tokenRepository), new CostReconciliationChecker(readPool), new ProjectionRebuildsChecker(readPool)] satisfies ProjectionChecker[] },
         {
           provide: VerifyService,
           inject: [PROJECTION_CHECKERS],

@@ -6,11 +6,11 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { createPool, EventStore } from '@steward/event-store';
 import { connectNats, PresenceReporter } from '@steward/messaging';
 import { HealthModule, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks, type ServiceRuntime } from '@steward/runtime';
+import { closeRuntime, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks, type ServiceRuntime } from '@steward/runtime';
 import type { LedgerConfig } from './config';
 import { RelayService } from './relay/relay.service';
 import { LedgerCommandConsumer } from './replay/command.consumer';
-import { LedgerRebuildRunner, ReplayProjectionRebuilder } from './replay/projection.rebuild';
+import { LEDGER_SERVICE, ledgerRebuildTarget } from './replay/projection.rebuild';
 import { ReplayCommands } from './replay/replay.commands';
 import { ensureLedgerSchema } from './replay/replay.migrations';
 import { ReplayPublisher } from './replay/replay.publisher';
@@ -35,7 +35,7 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     private readonly relay: RelayService,
     private readonly replays: ReplayPublisher,
     private readonly commands: LedgerCommandConsumer,
-    private readonly rebuilds: LedgerRebuildRunner,
+    private readonly rebuilds: ProjectionRebuildRunner,
     @Inject(RUNTIME) private readonly runtime: ServiceRuntime,
     @Inject(PRESENCE) private readonly presence: PresenceReporter,
     @Inject(REPLAY_RESOURCES) private readonly resources: ReplayResources,
@@ -45,7 +45,7 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     this.relay.start();
     this.replays.start();
     this.commands.start();
-    this.rebuilds.start();
+    await this.rebuilds.start();
     await this.presence.start();
   }
 
@@ -104,10 +104,11 @@ export class LedgerModule {
       { fetchExpiresMs: 5000, ackWaitMs: config.LEDGER_COMMAND_ACK_WAIT_MS, maxDeliver: 10 },
     );
     // The ledger's own recovery: `steward replay start --rebuild ledger` refills a shadow table and compares it.
-    const rebuilds = new LedgerRebuildRunner(
-      new ReplayProjectionRebuilder({ pool: resources.pool, nc: resources.nc, subjects, logger }),
+    const rebuilds = new ProjectionRebuildRunner(
+      new ProjectionRebuilder(ledgerRebuildTarget(), { pool: resources.pool, nc: resources.nc, subjects, registry, logger }),
+      LEDGER_SERVICE,
       { pool: resources.pool, logger },
-      { pollMs: config.LEDGER_REPLAY_POLL_MS, timeoutMs: config.LEDGER_REBUILD_TIMEOUT_MS },
+      { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
     );
     return {
       module: LedgerModule,
@@ -127,7 +128,7 @@ export class LedgerModule {
         { provide: RelayService, useValue: relay },
         { provide: ReplayPublisher, useValue: replays },
         { provide: LedgerCommandConsumer, useValue: commands },
-        { provide: LedgerRebuildRunner, useValue: rebuilds },
+        { provide: ProjectionRebuildRunner, useValue: rebuilds },
         LedgerLifecycle,
       ],
     };

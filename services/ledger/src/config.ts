@@ -22,8 +22,6 @@ const LedgerConfigSchema = BaseConfigSchema.extend({
   LEDGER_REPLAY_RELAY_LAG_LIMIT: intFromEnv(1000),
   /** How long a paused replay waits before looking at the relay again. */
   LEDGER_REPLAY_YIELD_MS: intFromEnv(50),
-  /** How long a rebuild of the ledger's own projection waits for its replay to arrive. */
-  LEDGER_REBUILD_TIMEOUT_MS: intFromEnv(600_000),
   /** Ack wait of the ledger's command consumer (start_replay, cancel_replay). */
   LEDGER_COMMAND_ACK_WAIT_MS: intFromEnv(30_000),
 });

@@ -3,7 +3,7 @@ import { createPool, migrate } from '@steward/event-store';
 import { REBUILD_VERDICTS_DDL } from '@steward/runtime';
 import { useTestEnvironment } from '@steward/testing';
 import { startGateway, type GatewayHarness } from '../testing/gateway.fixture';
-import { LedgerReplaysChecker, ProjectionRebuildsChecker } from './replay-reads.repository';
+import { ProjectionRebuildsChecker } from './replay-reads.repository';
 
 // The ledger's replay tables the gateway reads (the ledger owns their DDL; this is the part read here).
 const LEDGER_TABLES = `
@@ -13,10 +13,6 @@ CREATE TABLE ledger_replays (
   up_to_transaction xid8 NOT NULL, up_to_position bigint NOT NULL, state text NOT NULL, requested_by text,
   started_at timestamptz NOT NULL, published_at timestamptz, completed_at timestamptz, failed jsonb,
   updated_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE ledger_rebuilds (
-  replay_id text PRIMARY KEY, consumed bigint NOT NULL, applied bigint NOT NULL, compared bigint NOT NULL, skipped bigint NOT NULL,
-  differences jsonb NOT NULL, ok boolean NOT NULL, verified_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE ledger_replay_checkpoints (
   replay_id text PRIMARY KEY, transaction_id xid8 NOT NULL, global_position bigint NOT NULL, published bigint NOT NULL,
@@ -50,7 +46,7 @@ describe('replay status reads', () => {
   }
 
   it('answers 503 naming the ledger while its tables do not exist (and verify has nothing to check)', async () => {
-    expect(await new LedgerReplaysChecker(pool).check()).toMatchObject({ ok: true });
+    expect(await new ProjectionRebuildsChecker(pool).check()).toMatchObject({ ok: true });
     const res = await gw.request('GET', '/api/v1/replays/rp-1', { token: viewer.token });
     expect(res.status).toBe(503);
     expect(res.text).toContain('ledger');
@@ -92,15 +88,6 @@ describe('replay status reads', () => {
     const res = await gw.request('POST', '/api/v1/replays', { token: operator.token, body });
     expect(res.status).toBe(400);
     expect(res.body.error.issues.map((i: { path: string }) => i.path)).toContain(field);
-  });
-
-  it("reports the latest rebuild's verdict to steward verify", async () => {
-    const checker = new LedgerReplaysChecker(pool);
-    expect(await checker.check()).toMatchObject({ ok: true, detail: expect.stringContaining('never rebuilt') });
-    await pool.query(`INSERT INTO ledger_rebuilds (replay_id, consumed, applied, compared, skipped, differences, ok, verified_at) VALUES ('rb-1', 40, 40, 9, 1, '[]', true, now() - interval '1 hour')`);
-    expect(await checker.check()).toMatchObject({ ok: true, detail: expect.stringContaining('9 replays match the rebuild rb-1') });
-    await pool.query(`INSERT INTO ledger_rebuilds (replay_id, consumed, applied, compared, skipped, differences, ok) VALUES ('rb-2', 41, 41, 9, 0, '["replay rp-1: total differ"]', false)`);
-    expect(await checker.check()).toMatchObject({ ok: false, differences: ['replay rp-1: total differ'] });
   });
 
   it("reports every service's latest projection rebuild to steward verify, failing on one that differs", async () => {

@@ -81,37 +81,9 @@ export class ReplayReadsRepository {
 }
 
 /**
- * `steward verify`'s view of the ledger's replay projection: the verdict of
- * the latest rebuild (`steward replay start --rebuild ledger`), which the
- * ledger folds into a shadow table and compares with the live one.
- */
-export class LedgerReplaysChecker implements ProjectionChecker {
-  readonly name = 'ledger_replays';
-
-  constructor(private readonly pool: Pool) {}
-
-  async check(): Promise<CheckResult> {
-    let rows;
-    try {
-      ({ rows } = await this.pool.query<{ replay_id: string; compared: string; skipped: string; differences: string[]; ok: boolean; verified_at: Date }>(
-        'SELECT replay_id, compared, skipped, differences, ok, verified_at FROM ledger_rebuilds ORDER BY verified_at DESC LIMIT 1',
-      ));
-    } catch (err) {
-      if ((err as { code?: string }).code === UNDEFINED_TABLE) return { ok: true, detail: 'the ledger has not created its replay tables yet' };
-      throw err;
-    }
-    const last = rows[0];
-    if (!last) return { ok: true, detail: 'never rebuilt: run steward replay start --rebuild ledger to compare' };
-    const when = last.verified_at.toISOString();
-    if (last.ok) return { ok: true, detail: `${last.compared} replays match the rebuild ${last.replay_id} (${when}; ${last.skipped} changed since)`, rebuild: last.replay_id };
-    return { ok: false, detail: `${last.differences.length} replays differ from the rebuild ${last.replay_id} (${when}): ${last.differences.slice(0, 3).join('; ')}`, rebuild: last.replay_id, differences: last.differences.slice(0, 50) };
-  }
-}
-
-/**
  * `steward verify`: the latest rebuild verdict of every service that
- * rebuilds its projections through the shared rebuilder
- * (`projection_rebuilds`; the ledger keeps its own in `ledger_rebuilds`).
+ * rebuilds its projections through the shared rebuilder (libs/runtime),
+ * from `projection_rebuilds`.
  */
 export class ProjectionRebuildsChecker implements ProjectionChecker {
   readonly name = 'projection_rebuilds';

@@ -44,19 +44,6 @@ CREATE TABLE IF NOT EXISTS ledger_replay_checkpoints (
   updated_at      timestamptz NOT NULL DEFAULT now()
 );
 
--- Recovery: a rebuild replay for the ledger refills this shadow copy, then
--- ledger_rebuilds records how it compared with the live table.
-CREATE TABLE IF NOT EXISTS ledger_replays_rebuild (LIKE ledger_replays INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
-CREATE TABLE IF NOT EXISTS ledger_rebuilds (
-  replay_id   text        PRIMARY KEY,
-  consumed    bigint      NOT NULL,
-  applied     bigint      NOT NULL,
-  compared    bigint      NOT NULL,
-  skipped     bigint      NOT NULL,
-  differences jsonb       NOT NULL,
-  ok          boolean     NOT NULL,
-  verified_at timestamptz NOT NULL DEFAULT now()
-);
 `;
 
 /** Idempotent DDL under an advisory lock: two replicas starting together would otherwise race on the catalog. */

@@ -8,9 +8,6 @@ export const FINAL_STATES: readonly ReplayState[] = ['completed', 'failed', 'can
 /** The event types the projection folds. */
 export const REPLAY_PROJECTION_TYPES = [ReplayStarted.type, ReplayProgressed.type, ReplayPublished.type, ReplayFailed.type, TransformationReplayCompleted.type];
 
-/** The live table, or a shadow copy with the same columns that a rebuild fills. */
-export type ReplayTable = 'ledger_replays' | 'ledger_replays_rebuild';
-
 interface FoldedEvent {
   type: string;
   data: unknown;
@@ -21,14 +18,15 @@ interface FoldedEvent {
  * Folds one event into the replay projection. Idempotent per event (a
  * repeated event leaves the row as it was) and order-tolerant where it can
  * be: progress only moves forward and a final state is never left. Both the
- * ledger's own writes and a rebuild from `steward.replay.<id>.>` go through here.
+ * ledger's own writes and a rebuild from `steward.replay.<id>.>` go through here
+ * (a rebuild's search_path resolves `ledger_replays` to its shadow table).
  */
-export async function applyReplayEvent(tx: Queryable, e: FoldedEvent, table: ReplayTable = 'ledger_replays'): Promise<void> {
+export async function applyReplayEvent(tx: Queryable, e: FoldedEvent): Promise<void> {
   switch (e.type) {
     case ReplayStarted.type: {
       const d = e.data as EventData<typeof ReplayStarted>;
       await tx.query(
-        `INSERT INTO ${table} (replay_id, kind, selection, transform, consumer, dry_run, total, published, up_to_transaction, up_to_position,
+        `INSERT INTO ledger_replays (replay_id, kind, selection, transform, consumer, dry_run, total, published, up_to_transaction, up_to_position,
             state, requested_by, started_at, updated_at)
           VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8::xid8, $9, 'publishing', $10, $11, $12)
           ON CONFLICT (replay_id) DO NOTHING`,
@@ -38,14 +36,14 @@ export async function applyReplayEvent(tx: Queryable, e: FoldedEvent, table: Rep
     }
     case ReplayProgressed.type: {
       const d = e.data as EventData<typeof ReplayProgressed>;
-      await tx.query(`UPDATE ${table} SET published = GREATEST(published, $2), updated_at = $3 WHERE replay_id = $1`, [d.replayId, d.published, e.occurredAt]);
+      await tx.query(`UPDATE ledger_replays SET published = GREATEST(published, $2), updated_at = $3 WHERE replay_id = $1`, [d.replayId, d.published, e.occurredAt]);
       return;
     }
     case ReplayPublished.type: {
       const d = e.data as EventData<typeof ReplayPublished>;
       // A rebuild has no completion event of its own: the ledger's part is the whole of it.
       await tx.query(
-        `UPDATE ${table} SET published = $2, published_at = $3, updated_at = $4,
+        `UPDATE ledger_replays SET published = $2, published_at = $3, updated_at = $4,
             state = CASE WHEN kind = 'rebuild' OR completed_at IS NOT NULL THEN 'completed' ELSE 'published' END,
             completed_at = CASE WHEN kind = 'rebuild' THEN $3::timestamptz ELSE completed_at END
           WHERE replay_id = $1 AND state = 'publishing'`,
@@ -56,7 +54,7 @@ export async function applyReplayEvent(tx: Queryable, e: FoldedEvent, table: Rep
     case ReplayFailed.type: {
       const d = e.data as EventData<typeof ReplayFailed>;
       await tx.query(
-        `UPDATE ${table} SET state = $2, failed = $3, updated_at = $4 WHERE replay_id = $1 AND state NOT IN ('completed', 'failed', 'cancelled')`,
+        `UPDATE ledger_replays SET state = $2, failed = $3, updated_at = $4 WHERE replay_id = $1 AND state NOT IN ('completed', 'failed', 'cancelled')`,
         [d.replayId, d.error.code === 'cancelled' ? 'cancelled' : 'failed', JSON.stringify({ ...d.error, at: d.at }), e.occurredAt],
       );
       return;
@@ -66,7 +64,7 @@ export async function applyReplayEvent(tx: Queryable, e: FoldedEvent, table: Rep
       // The consumer may commit its completion before the ledger's replay.published lands in the
       // store: then the completion is kept and replay.published finishes the row (order-tolerant).
       await tx.query(
-        `UPDATE ${table} SET applied = $2, completed_at = $3, updated_at = $4,
+        `UPDATE ledger_replays SET applied = $2, completed_at = $3, updated_at = $4,
             state = CASE WHEN state = 'published' THEN 'completed' ELSE state END
           WHERE replay_id = $1 AND state IN ('publishing', 'published')`,
         [d.replayId, d.captures, d.completedAt, e.occurredAt],
