@@ -5,6 +5,7 @@
 // the bench publishes step.succeeded events straight onto JetStream (as the
 // relay would) and times until every one is in the tracker's inbox.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Pool } from 'pg';
@@ -46,6 +47,12 @@ async function rawInsertRate(pool: Pool): Promise<number> {
       await pool.query(b.sql, b.params);
     }
   });
+}
+
+/** CPU ms (user + system) a process has used, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function envelope(type: string, data: Record<string, unknown>, source: string) {
@@ -93,7 +100,7 @@ async function main(): Promise<void> {
     const port = await freePort();
     const output: string[] = [];
     child = spawn(process.execPath, [join(ROOT, 'services', 'cost-tracker', 'dist', 'main.js')], {
-      env: { ...process.env, DATABASE_URL: db.url, NATS_URL: env.natsUrl, STEWARD_NAMESPACE: subjects.namespace, LOG_LEVEL: 'warn', PORT: String(port), NODE_OPTIONS: '' },
+      env: { ...process.env, DATABASE_URL: db.url, NATS_URL: env.natsUrl, STEWARD_NAMESPACE: subjects.namespace, LOG_LEVEL: 'warn', PORT: String(port), NODE_OPTIONS: process.env.STEWARD_SERVICE_NODE_OPTIONS ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
@@ -132,13 +139,23 @@ async function main(): Promise<void> {
       }, 'executor'),
     );
     note(`publishing ${EVENTS} usage events to the cost tracker`);
+    const cpuBefore = processCpuMs(child.pid!);
+    let published = 0;
+    let doneAtPublish = 0;
+    const started = performance.now();
     const ingest = await rate(EVENTS, async () => {
       for (let i = 0; i < usage.length; i += 500) await Promise.all(usage.slice(i, i + 500).map(publish));
+      published = performance.now() - started;
+      doneAtPublish = (await inboxCount()) - setup.length;
       while ((await inboxCount()) < setup.length + EVENTS) {
         if (child!.exitCode !== null) throw new Error(`cost-tracker exited:\n${output.join('').slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     });
+    const trackerCpu = processCpuMs(child.pid!) - cpuBefore;
+    // Whether the bench could feed it faster: the publish phase alone, and the tracker's own CPU per event.
+    const drained = EVENTS / ingest - published / 1000;
+    note(`published ${EVENTS} events in ${Math.round(published)} ms (${Math.round(EVENTS / (published / 1000))}/s), ${doneAtPublish} of them stored by then; the other ${EVENTS - doneAtPublish} in ${Math.round(drained * 1000)} ms (${Math.round((EVENTS - doneAtPublish) / drained)}/s, publisher idle); tracker CPU ${(trackerCpu / EVENTS * 1000).toFixed(1)} ms per 1,000 events`);
     const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cost_records WHERE event_type = 'step.succeeded'`);
     if (rows[0]!.n !== EVENTS * 4) throw new Error(`expected ${EVENTS * 4} cost records, found ${rows[0]!.n}`);
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());

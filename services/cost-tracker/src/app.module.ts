@@ -127,7 +127,7 @@ export class CostTrackerModule {
     const attribution = new AttributionRepository();
     const budgetRepo = new BudgetRepository();
     const budgets = new BudgetService(store, budgetRepo, { timeZone: config.COST_TIMEZONE, forecastMinElapsedMs: config.COST_FORECAST_MIN_ELAPSED_HOURS * 3_600_000 });
-    const ingestor = new CostIngestor(prices, attribution, budgetRepo, budgets, { timeZone: config.COST_TIMEZONE, environment: config.COST_ENVIRONMENT });
+    const ingestor = new CostIngestor(prices, budgetRepo, budgets, { timeZone: config.COST_TIMEZONE, environment: config.COST_ENVIRONMENT });
     const usage = new UsageHandler(attribution, budgetRepo, budgets, ingestor, config.COST_DEFAULT_THRESHOLDS);
     const services: CostServices = {
       pool,
@@ -160,7 +160,16 @@ export class CostTrackerModule {
       metrics,
       consumers: [
         // Every event: each counts towards stored event volume, and usage arrives on many types.
-        { stream: 'EVENTS', durable: 'cost-tracker', filter: subjects.events(), concurrency: config.COST_EVENT_CONCURRENCY, ackWaitMs: config.COST_ACK_WAIT_MS },
+        // Messages in flight wait to share a batch transaction, so the server must let that many go unacked
+        // (its default, 1000, would cap the batches); twice as many covers acks still on their way back.
+        {
+          stream: 'EVENTS',
+          durable: 'cost-tracker',
+          filter: subjects.events(),
+          concurrency: config.COST_EVENT_CONCURRENCY,
+          maxAckPending: 2 * config.COST_EVENT_CONCURRENCY,
+          ackWaitMs: config.COST_ACK_WAIT_MS,
+        },
         { stream: 'COMMANDS', durable: 'cost-tracker-cmd', filter: subjects.commands('cost-tracker'), concurrency: config.COST_COMMAND_CONCURRENCY, ackWaitMs: config.COST_ACK_WAIT_MS },
       ],
     });

@@ -26,13 +26,17 @@ const CostConfigSchema = BaseConfigSchema.extend({
   COST_TIMEZONE: z.string().refine(isTimeZone, 'expected an IANA time zone such as Europe/Berlin').default('UTC'),
   /** Environment every cost record of this deployment is attributed to. */
   COST_ENVIRONMENT: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'expected a lowercase slug').default('default'),
-  /** Events handled at once; they share transactions of up to COST_BATCH_MAX events. */
-  COST_EVENT_CONCURRENCY: intFromEnv(256),
-  COST_BATCH_MAX: intFromEnv(200),
+  /**
+   * Events handled at once (the consumer's max_ack_pending is twice this);
+   * they share transactions of up to COST_BATCH_MAX events, so it should
+   * cover COST_BATCH_PARALLEL full batches plus the next ones forming.
+   */
+  COST_EVENT_CONCURRENCY: intFromEnv(2000),
+  COST_BATCH_MAX: intFromEnv(500),
   /** How long a lone event waits for others to share its transaction. */
   COST_BATCH_WAIT_MS: z.coerce.number().int().nonnegative().default(2),
-  /** Batch transactions in flight at once. */
-  COST_BATCH_PARALLEL: intFromEnv(1),
+  /** Batch transactions in flight at once: a second one reads and copies while the first holds the counter rows. */
+  COST_BATCH_PARALLEL: intFromEnv(2),
   COST_COMMAND_CONCURRENCY: intFromEnv(4),
   COST_DB_POOL_SIZE: intFromEnv(8),
   COST_ACK_WAIT_MS: intFromEnv(30_000),

@@ -19,6 +19,19 @@ export interface SpendDelta {
   micros: bigint;
 }
 
+/** What deciding a budget's thresholds for one month reads. */
+export interface ThresholdInput {
+  budget: Budget;
+  states: Map<string, ThresholdState>;
+  /** The owner a crossing names: the owner scope itself, or the workflow's owner. */
+  owner?: string;
+}
+
+/** Key of a (scope, id, month) spend total, as thresholdInputs keys its answer. */
+export function spendKey(t: { scope: Scope; id: string; period: string }): string {
+  return `${t.scope}\u0000${t.id}\u0000${t.period}`;
+}
+
 export interface SpendTotal {
   scope: Scope;
   id: string;
@@ -86,13 +99,32 @@ export class BudgetRepository {
     return rows.map((r) => ({ scope: r.scope, id: r.id, period: r.period, spentMicros: BigInt(r.spent_micros) }));
   }
 
-  async states(tx: Queryable, scope: Scope, id: string, period: string): Promise<Map<string, ThresholdState>> {
-    const { rows } = await tx.query<{ key: string; state: ThresholdState }>({
-      name: 'cost_threshold_states',
-      text: 'SELECT key, state FROM cost_threshold_states WHERE scope = $1 AND id = $2 AND period = $3',
-      values: [scope, id, period],
+  /**
+   * For each spend total that has a budget: the budget, its threshold states
+   * for the total's month and the owner the crossing names, in one query.
+   * Read after addSpend locked the totals' rows, so no other transaction
+   * changes these states before this one commits.
+   */
+  async thresholdInputs(tx: Queryable, totals: readonly SpendTotal[]): Promise<Map<string, ThresholdInput>> {
+    const out = new Map<string, ThresholdInput>();
+    if (totals.length === 0) return out;
+    const { rows } = await tx.query<{ scope: Scope; id: string; period: string; monthly_micros: string; thresholds: Threshold[]; origin: string; states: Record<string, ThresholdState>; owner: string | null }>({
+      name: 'cost_threshold_inputs',
+      text: `SELECT k.scope, k.id, k.period, b.monthly_micros::text, b.thresholds, b.origin,
+                    (SELECT coalesce(json_object_agg(s.key, s.state), '{}') FROM cost_threshold_states s WHERE s.scope = k.scope AND s.id = k.id AND s.period = k.period) AS states,
+                    CASE WHEN k.scope = 'owner' THEN k.id ELSE (SELECT w.owner FROM cost_workflows w WHERE w.workflow_id = k.id) END AS owner
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS k(scope, id, period)
+             JOIN cost_budgets b ON b.scope = k.scope AND b.id = k.id`,
+      values: [totals.map((t) => t.scope), totals.map((t) => t.id), totals.map((t) => t.period)],
     });
-    return new Map(rows.map((r) => [r.key, r.state]));
+    for (const r of rows) {
+      out.set(spendKey(r), {
+        budget: { scope: r.scope, id: r.id, monthlyMicros: BigInt(r.monthly_micros), thresholds: r.thresholds, origin: r.origin },
+        states: new Map(Object.entries(r.states)),
+        ...(r.owner !== null && { owner: r.owner }),
+      });
+    }
+    return out;
   }
 
   async saveState(tx: Queryable, s: { scope: Scope; id: string; period: string; key: string; state: ThresholdState; spentMicros: bigint; forecastMicros: bigint; at: Date }): Promise<void> {
@@ -103,8 +135,4 @@ export class BudgetRepository {
     );
   }
 
-  async ownerOf(tx: Queryable, workflowId: string): Promise<string | undefined> {
-    const { rows } = await tx.query<{ owner: string }>('SELECT owner FROM cost_workflows WHERE workflow_id = $1', [workflowId]);
-    return rows[0]?.owner;
-  }
 }

@@ -9,7 +9,6 @@ import { BudgetService } from '../budgets/budget.service';
 import { hourOfWeek, HOURS_PER_WEEK } from '../domain/capacity.forecast';
 import { PriceRepository } from '../prices/price.repository';
 import { ensureCostSchema } from '../projection/cost.migrations';
-import { AttributionRepository } from '../usage/attribution.repository';
 import { CostIngestor, type IngestEvent } from '../usage/cost.ingestor';
 import { CapacityPlanner, TOTAL_QUEUE } from './capacity.planner';
 import { ForecastPlanner } from './forecast.planner';
@@ -33,7 +32,7 @@ describe('capacity planning', () => {
     await ensureCostSchema(pool, { timeZone: 'UTC' });
     const store = new EventStore(pool, { registry: new EventRegistry(allEvents), source: 'cost-tracker' });
     const budgetRepo = new BudgetRepository();
-    ingestor = new CostIngestor(new PriceRepository(), new AttributionRepository(), budgetRepo, new BudgetService(store, budgetRepo, { timeZone: 'UTC', forecastMinElapsedMs: 86_400_000 }), { timeZone: 'UTC', environment: 'test' });
+    ingestor = new CostIngestor(new PriceRepository(), budgetRepo, new BudgetService(store, budgetRepo, { timeZone: 'UTC', forecastMinElapsedMs: 86_400_000 }), { timeZone: 'UTC', environment: 'test' });
     await unitOfWork(pool, async (tx) => {
       await tx.query(`INSERT INTO cost_steps (run_id, step_id, kind, service, queue) VALUES ('run-etl', 'work', 'task', 'worker', 'etl'), ('run-ml', 'work', 'task', 'worker', 'ml')`);
       await new PriceRepository().apply(tx, [{ match: 'wall-seconds', rateMicros: '10', from: '2026-01-01T00:00:00Z' }], now);
@@ -53,7 +52,7 @@ describe('capacity planning', () => {
       events.push({ id: uuidv7(), type: 'step.succeeded', source: 'executor', time: at, data: { runId: 'run-etl', workflowId: 'etl-flow', stepId: 'work', usage: { wallMs }, succeededAt: at } });
       if (h % 24 === 12) events.push({ id: uuidv7(), type: 'step.succeeded', source: 'executor', time: at, data: { runId: 'run-ml', workflowId: 'ml-flow', stepId: 'work', usage: { wallMs: 1_800_000 }, succeededAt: at } });
     }
-    for (let i = 0; i < events.length; i += 200) await unitOfWork(pool, (tx) => ingestor.ingest(tx, events.slice(i, i + 200), now, { correlationId: 'capacity' }));
+    for (let i = 0; i < events.length; i += 200) await unitOfWork(pool, (tx) => ingestor.ingest(tx, events.slice(i, i + 200), now, { metadata: { correlationId: 'capacity' } }));
 
     const metrics = new Metrics('cost-tracker');
     const plans = await new CapacityPlanner(pool, { capacity: new Map([['etl', 4], ['ml', 1]]), weeks: 4, targetUtilisation: 0.7 }, metrics).plan(now);

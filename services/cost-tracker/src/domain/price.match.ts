@@ -65,6 +65,35 @@ export function priceInForce(prices: readonly PriceEntry[], resource: string, un
   return best === undefined ? undefined : { entry: best, rate: rateOf(best) };
 }
 
+/**
+ * `priceInForce` over one price list, for many lines: the prices that can
+ * apply to a (resource, unit) are found once, most specific first and latest
+ * start first within a pattern, so a line takes the first that started by
+ * its usage time. The same answer as `priceInForce`, without a glob match
+ * per price per line.
+ */
+export class PriceBook {
+  private readonly candidates = new Map<string, PriceEntry[]>();
+
+  constructor(readonly entries: readonly PriceEntry[]) {}
+
+  inForce(resource: string, unit: string, at: Date): PriceInForce | undefined {
+    const key = `${resource}\u0000${unit}`;
+    let list = this.candidates.get(key);
+    if (list === undefined) {
+      // Stable sort: equal pattern and start keep list order, as priceInForce keeps the first it saw.
+      list = this.entries
+        .filter((p) => (p.unit === undefined || p.unit === unit) && globMatches(p.match, resource))
+        .sort((a, b) => moreSpecific(b.match, a.match) || b.from.getTime() - a.from.getTime());
+      if (this.candidates.size >= 10_000) this.candidates.clear(); // reported usage names resources freely
+      this.candidates.set(key, list);
+    }
+    const t = at.getTime();
+    for (const p of list) if (p.from.getTime() <= t) return { entry: p, rate: rateOf(p) };
+    return undefined;
+  }
+}
+
 const rates = new WeakMap<PriceEntry, Decimal>();
 
 function rateOf(p: PriceEntry): Decimal {

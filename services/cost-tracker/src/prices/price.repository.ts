@@ -1,6 +1,6 @@
 import type { Queryable } from '@steward/event-store';
 import type { UnitPrice } from '@steward/contracts';
-import type { PriceEntry } from '../domain/price.match';
+import { PriceBook, type PriceEntry } from '../domain/price.match';
 
 interface PriceRow {
   match: string;
@@ -11,19 +11,20 @@ interface PriceRow {
 
 /**
  * Unit prices (cost_prices) with an in-process cache. Any replica may apply
- * prices, so each ingest transaction checks one version counter and reloads
- * only when it moved.
+ * prices, so each ingest transaction reads one version counter (with the
+ * rest of its context, IngestContextRepository) and reloads only when it
+ * moved. `apply` bumps the counter in the transaction that changes prices,
+ * so a batch that starts after the apply committed sees the new version.
  */
 export class PriceRepository {
-  private cached: { version: string; prices: PriceEntry[] } | undefined;
+  private cached: { version: string; book: PriceBook } | undefined;
 
-  async current(tx: Queryable): Promise<PriceEntry[]> {
-    const { rows } = await tx.query<{ value: string }>({ name: 'cost_prices_version', text: `SELECT value::text FROM cost_meta WHERE key = 'prices_version'` });
-    const version = rows[0]?.value ?? '0';
-    if (this.cached?.version === version) return this.cached.prices;
-    const prices = await this.list(tx);
-    this.cached = { version, prices };
-    return prices;
+  /** The prices of `version` (read in this transaction): the cached book, or the list read again when the version moved. */
+  async atVersion(tx: Queryable, version: string): Promise<PriceBook> {
+    if (this.cached?.version === version) return this.cached.book;
+    const book = new PriceBook(await this.list(tx));
+    this.cached = { version, book };
+    return book;
   }
 
   async list(tx: Queryable): Promise<PriceEntry[]> {

@@ -37,7 +37,7 @@ describe('reconciliation', () => {
     const store = new EventStore(pool, { registry: new EventRegistry(allEvents), source: 'cost-tracker' });
     const prices = new PriceRepository();
     const budgetRepo = new BudgetRepository();
-    const ingestor = new CostIngestor(prices, new AttributionRepository(), budgetRepo, new BudgetService(store, budgetRepo, { timeZone: 'Europe/Berlin', forecastMinElapsedMs: 86_400_000 }), {
+    const ingestor = new CostIngestor(prices, budgetRepo, new BudgetService(store, budgetRepo, { timeZone: 'Europe/Berlin', forecastMinElapsedMs: 86_400_000 }), {
       timeZone: 'Europe/Berlin',
       environment: 'test',
     });
@@ -84,7 +84,7 @@ describe('reconciliation', () => {
     expect(records).toBe(10_000);
     expected += 334n; // one request at 333.5 micros: half to even
     for (let i = 0; i < events.length; i += 250) {
-      await unitOfWork(pool, (tx) => ingestor.ingest(tx, events.slice(i, i + 250), new Date('2027-01-15T00:00:00Z'), { correlationId: 'recon' }));
+      await unitOfWork(pool, (tx) => ingestor.ingest(tx, events.slice(i, i + 250), new Date('2027-01-15T00:00:00Z'), { metadata: { correlationId: 'recon' } }));
     }
 
     const check = await checkReconciliation(pool);

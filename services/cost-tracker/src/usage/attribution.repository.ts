@@ -14,7 +14,8 @@ export interface StepTarget {
 /**
  * What the cost tracker knows about workflows, runs and steps, projected from
  * workflow.applied, run.requested, step.queued and the run outcomes, so each
- * cost record can name its workflow version, owner, service and task queue.
+ * cost record can name its workflow version, owner, service and task queue
+ * (read back per batch by IngestContextRepository).
  */
 export class AttributionRepository {
   async recordWorkflow(tx: Queryable, w: { id: string; version: number; owner: string; budgetMicros: bigint | null; at: Date }): Promise<void> {
@@ -48,43 +49,5 @@ export class AttributionRepository {
        ON CONFLICT (run_id, step_id) DO UPDATE SET service = EXCLUDED.service, queue = EXCLUDED.queue`,
       [s.runId, s.stepId, s.kind, s.service, s.queue],
     );
-  }
-
-  async runs(tx: Queryable, runIds: string[]): Promise<Map<string, RunAttribution>> {
-    const out = new Map<string, RunAttribution>();
-    if (runIds.length === 0) return out;
-    const { rows } = await tx.query<{ run_id: string; workflow_id: string; version: number; owner: string | null }>({
-      name: 'cost_attribution_runs',
-      text: 'SELECT run_id, workflow_id, version, owner FROM cost_runs WHERE run_id = ANY($1::text[])',
-      values: [runIds],
-    });
-    for (const r of rows) out.set(r.run_id, { workflowId: r.workflow_id, version: r.version, owner: r.owner });
-    return out;
-  }
-
-  /** Keyed `runId/stepId`. */
-  async steps(tx: Queryable, runIds: string[]): Promise<Map<string, StepTarget>> {
-    const out = new Map<string, StepTarget>();
-    if (runIds.length === 0) return out;
-    const { rows } = await tx.query<{ run_id: string; step_id: string; service: string; queue: string | null }>({
-      name: 'cost_attribution_steps',
-      text: 'SELECT run_id, step_id, service, queue FROM cost_steps WHERE run_id = ANY($1::text[])',
-      values: [runIds],
-    });
-    for (const r of rows) out.set(`${r.run_id}/${r.step_id}`, { service: r.service, queue: r.queue });
-    return out;
-  }
-
-  /** Current owner and version of workflows, for usage that names a workflow but no run this tracker saw. */
-  async workflows(tx: Queryable, ids: string[]): Promise<Map<string, { version: number; owner: string; budgetMicros: bigint | null }>> {
-    const out = new Map<string, { version: number; owner: string; budgetMicros: bigint | null }>();
-    if (ids.length === 0) return out;
-    const { rows } = await tx.query<{ workflow_id: string; version: number; owner: string; budget_micros: string | null }>({
-      name: 'cost_attribution_workflows',
-      text: 'SELECT workflow_id, version, owner, budget_micros::text FROM cost_workflows WHERE workflow_id = ANY($1::text[])',
-      values: [ids],
-    });
-    for (const r of rows) out.set(r.workflow_id, { version: r.version, owner: r.owner, budgetMicros: r.budget_micros === null ? null : BigInt(r.budget_micros) });
-    return out;
   }
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '@steward/event-store';
 import type { RateSource } from '../domain/cost.price';
+import { copyLine, copyRows } from './copy-in';
 
 /** One row of cost_records: usage, the price it was costed at, the amount and who it is attributed to. */
 export interface CostRecord {
@@ -28,53 +29,47 @@ export interface CostRecord {
   environment: string;
 }
 
+const COLUMNS = [
+  'source_event_id', 'line', 'event_type', 'occurred_at', 'period', 'resource', 'unit', 'quantity', 'duration_ms', 'rate_micros', 'rate_source',
+  'price_match', 'price_from', 'amount_micros', 'workflow_id', 'workflow_version', 'run_id', 'step_id', 'service', 'queue', 'owner', 'environment', 'recorded_at',
+];
+
+const UNIQUE_VIOLATION = '23505';
+
 export class CostRecordRepository {
   /**
-   * Inserts the records; a key (source event id, line) already present is
-   * skipped, so a usage event that gets past the inbox twice (a replay into a
-   * rebuilt inbox) is still counted once. Returns the records inserted.
+   * Writes the records with one COPY and returns those written. A record
+   * whose key (source event id, line) is already stored is left out, so an
+   * event that gets past the inbox again (a replay into a rebuilt inbox) is
+   * counted once: COPY cannot skip a key, so it runs after a savepoint, and
+   * only when it hits one does the batch read which of its keys are stored
+   * and copy the rest. The inbox row each event claimed first keeps another
+   * replica from storing the same keys in between.
    */
   async insert(tx: Queryable, records: readonly CostRecord[], recordedAt: Date): Promise<CostRecord[]> {
     if (records.length === 0) return [];
-    const col = <T>(f: (r: CostRecord) => T) => records.map(f);
+    try {
+      await copyRows(tx, 'cost_records', COLUMNS, copyBody(records, recordedAt), { savepoint: 'cost_records_copy' });
+      return [...records];
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      await tx.query('ROLLBACK TO SAVEPOINT cost_records_copy');
+    }
+    const stored = await this.storedKeys(tx, [...new Set(records.map((r) => r.sourceEventId))]);
+    const fresh = records.filter((r) => !stored.has(`${r.sourceEventId}/${r.line}`));
+    await copyRows(tx, 'cost_records', COLUMNS, copyBody(fresh, recordedAt));
+    return fresh;
+  }
+
+  /** `sourceEventId/line` of the records stored for these events. */
+  private async storedKeys(tx: Queryable, eventIds: string[]): Promise<Set<string>> {
     const { rows } = await tx.query<{ source_event_id: string; line: number }>({
-      name: 'cost_records_insert',
-      text: `INSERT INTO cost_records (source_event_id, line, event_type, occurred_at, period, resource, unit, quantity, duration_ms, rate_micros, rate_source,
-                                       price_match, price_from, amount_micros, workflow_id, workflow_version, run_id, step_id, service, queue, owner, environment, recorded_at)
-             SELECT u.*, $23::timestamptz FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::bigint[],
-                                   $10::numeric[], $11::text[], $12::text[], $13::timestamptz[], $14::bigint[], $15::text[], $16::int[], $17::text[], $18::text[],
-                                   $19::text[], $20::text[], $21::text[], $22::text[]) AS u
-             ON CONFLICT (source_event_id, line) DO NOTHING
-             RETURNING source_event_id, line`,
-      values: [
-        col((r) => r.sourceEventId),
-        col((r) => r.line),
-        col((r) => r.eventType),
-        col((r) => r.occurredAt),
-        col((r) => r.period),
-        col((r) => r.resource),
-        col((r) => r.unit),
-        col((r) => r.quantity),
-        col((r) => r.durationMs),
-        col((r) => r.rateMicros),
-        col((r) => r.rateSource),
-        col((r) => r.priceMatch),
-        col((r) => r.priceFrom),
-        col((r) => r.amountMicros.toString()),
-        col((r) => r.workflowId),
-        col((r) => r.workflowVersion),
-        col((r) => r.runId),
-        col((r) => r.stepId),
-        col((r) => r.service),
-        col((r) => r.queue),
-        col((r) => r.owner),
-        col((r) => r.environment),
-        recordedAt,
-      ],
+      name: 'cost_records_stored',
+      // A primary-key probe per event (OFFSET 0 keeps the planner from scanning the table instead).
+      text: 'SELECT k.id AS source_event_id, c.line FROM unnest($1::uuid[]) AS k(id) CROSS JOIN LATERAL (SELECT line FROM cost_records WHERE source_event_id = k.id OFFSET 0) AS c',
+      values: [eventIds],
     });
-    if (rows.length === records.length) return [...records];
-    const inserted = new Set(rows.map((r) => `${r.source_event_id}/${r.line}`));
-    return records.filter((r) => inserted.has(`${r.sourceEventId}/${r.line}`));
+    return new Set(rows.map((r) => `${r.source_event_id}/${r.line}`));
   }
 
   /** Stored event volume: events per emitting service and UTC day. */
@@ -89,4 +84,30 @@ export class CostRecordRepository {
       values: [keys.map((k) => k.split('|')[0]), keys.map((k) => k.split('|')[1]), keys.map((k) => counts.get(k))],
     });
   }
+}
+
+/** toISOString for many records, most of which share a few instants (an event's lines, a price's start). */
+function isoMemo(): (d: Date) => string {
+  const seen = new Map<number, string>();
+  return (d) => {
+    const t = d.getTime();
+    let text = seen.get(t);
+    if (text === undefined) seen.set(t, (text = d.toISOString()));
+    return text;
+  };
+}
+
+/** The records as COPY text, in COLUMNS order. */
+function copyBody(records: readonly CostRecord[], recordedAt: Date): string {
+  const recorded = recordedAt.toISOString();
+  const iso = isoMemo();
+  let body = '';
+  for (const r of records) {
+    body += copyLine([
+      r.sourceEventId, r.line, r.eventType, iso(r.occurredAt), r.period, r.resource, r.unit, r.quantity, r.durationMs, r.rateMicros, r.rateSource,
+      r.priceMatch, r.priceFrom === null ? null : iso(r.priceFrom), r.amountMicros, r.workflowId, r.workflowVersion, r.runId, r.stepId, r.service,
+      r.queue, r.owner, r.environment, recorded,
+    ]);
+  }
+  return body;
 }

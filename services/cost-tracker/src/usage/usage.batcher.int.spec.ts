@@ -33,7 +33,7 @@ describe('usage batcher', () => {
     const budgetRepo = new BudgetRepository();
     const budgets = new BudgetService(store, budgetRepo, { timeZone: 'UTC', forecastMinElapsedMs: 86_400_000 });
     const attribution = new AttributionRepository();
-    const ingestor = new CostIngestor(new PriceRepository(), attribution, budgetRepo, budgets, { timeZone: 'UTC', environment: 'test' });
+    const ingestor = new CostIngestor(new PriceRepository(), budgetRepo, budgets, { timeZone: 'UTC', environment: 'test' });
     const handler = new UsageHandler(attribution, budgetRepo, budgets, ingestor, DEFAULT_THRESHOLDS);
     batcher = usageBatcher(pool, store, handler, { now: () => new Date('2026-12-03T10:00:00Z') }, { consumer: 'cost-tracker', maxBatch: 50, maxWaitMs: 5, parallel: 2 }, metrics);
   });

@@ -1,7 +1,7 @@
 import { causedBy, type EventEnvelope, type StoredEvent } from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 import type { BudgetRepository } from '../budgets/budget.repository';
-import type { BudgetService } from '../budgets/budget.service';
+import type { BudgetChange, BudgetService } from '../budgets/budget.service';
 import type { Threshold } from '../domain/budget.evaluate';
 import { usdToMicros } from '../domain/money';
 import type { AttributionRepository } from './attribution.repository';
@@ -35,23 +35,24 @@ export class UsageHandler {
   /**
    * Several events in one transaction (the batcher's path): projections in
    * delivery order first, so a run requested earlier in the batch attributes
-   * usage later in it, then one ingest of all of them. A threshold event
-   * names as its cause the last event of the batch that added to its budget.
+   * usage later in it, then one ingest of all of them. A budget a workflow
+   * file changed is recorded and checked with the batch's spend, once its
+   * counter rows are locked in the order every batch takes them. A
+   * threshold event names as its cause the workflow file that changed its
+   * budget, or else the last event of the batch that added to it.
    */
   async handleBatch(tx: Queryable, envelopes: readonly EventEnvelope[], now: Date): Promise<StoredEvent[]> {
     if (envelopes.length === 0) return [];
-    const out: StoredEvent[] = [];
-    for (const e of envelopes) out.push(...(await this.project(tx, e, now)));
-    const ingested = await this.ingestor.ingest(tx, envelopes, now);
-    return [...out, ...ingested.events];
+    const budgetChanges: BudgetChange[] = [];
+    for (const e of envelopes) await this.project(tx, e, now, budgetChanges);
+    return (await this.ingestor.ingest(tx, envelopes, now, { budgetChanges })).events;
   }
 
-  private async project(tx: Queryable, envelope: EventEnvelope, now: Date): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
+  private async project(tx: Queryable, envelope: EventEnvelope, now: Date, budgetChanges: BudgetChange[]): Promise<void> {
     const d = envelope.data as any;
     switch (envelope.type) {
       case 'workflow.applied':
-        out.push(...(await this.workflowApplied(tx, envelope, d, now)));
+        await this.workflowApplied(tx, envelope, d, now, budgetChanges);
         break;
       case 'run.requested':
         await this.attribution.recordRun(tx, { runId: d.runId, workflowId: d.workflowId, version: d.version, requestedAt: new Date(d.requestedAt) });
@@ -66,15 +67,17 @@ export class UsageHandler {
         if (end !== undefined) await this.attribution.recordRunEnd(tx, d.runId, end.status, new Date(d[end.at]), typeof d.durationMs === 'number' ? d.durationMs : null);
       }
     }
-    return out;
   }
 
-  private async workflowApplied(tx: Queryable, envelope: EventEnvelope, d: any, now: Date): Promise<StoredEvent[]> {
+  private async workflowApplied(tx: Queryable, envelope: EventEnvelope, d: any, now: Date, budgetChanges: BudgetChange[]): Promise<void> {
     const budgetMicros = d.budget?.monthlyUsd === undefined ? null : usdToMicros(d.budget.monthlyUsd as number);
     await this.attribution.recordWorkflow(tx, { id: d.id, version: d.version, owner: d.owner, budgetMicros, at: new Date(d.appliedAt) });
-    if (budgetMicros === null) return [];
-    const current = await this.budgetRepo.find(tx, 'workflow', d.id);
-    if (current?.monthlyMicros === budgetMicros) return [];
-    return this.budgets.set(tx, { scope: 'workflow', id: d.id, monthlyMicros: budgetMicros, thresholds: current?.thresholds ?? [...this.defaultThresholds], origin: 'workflow' }, now, causedBy(envelope, { workflowId: d.id }));
+    if (budgetMicros === null) return;
+    // A budget changed earlier in this batch is not stored yet: compare with that one.
+    const pending = budgetChanges.findLast((c) => c.budget.scope === 'workflow' && c.budget.id === d.id)?.budget;
+    const current = pending ?? (await this.budgetRepo.find(tx, 'workflow', d.id));
+    if (current?.monthlyMicros === budgetMicros) return;
+    const budget = { scope: 'workflow' as const, id: d.id as string, monthlyMicros: budgetMicros, thresholds: current?.thresholds ?? [...this.defaultThresholds], origin: 'workflow' as const };
+    budgetChanges.push(this.budgets.change(budget, now, causedBy(envelope, { workflowId: d.id })));
   }
 }
