@@ -52,6 +52,71 @@ export const EventEnvelopeSchema = z.object({
 });
 export type EventEnvelope = z.infer<typeof EventEnvelopeSchema>;
 
+const ENVELOPE_KEYS = new Set(Object.keys(EventEnvelopeSchema.shape));
+/** Date.prototype.toISOString's shape, which every Steward writer produces; anything else goes through zod. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DIGITS = /^\d+$/;
+const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+const nonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
+
+/**
+ * The envelope consumers see on every message, checked without zod: the
+ * same rules as EventEnvelopeSchema, written out for the shapes Steward's
+ * own writers produce (the time as toISOString gives it, no unknown keys).
+ * Returns the value when it certainly passes the schema, undefined when the
+ * schema must decide (and name what is wrong). A busy consumer validates
+ * thousands of envelopes a second; zod costs several times this.
+ */
+export function acceptEnvelope(value: unknown): EventEnvelope | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const e = value as Record<string, unknown>;
+  for (const k in e) if (!ENVELOPE_KEYS.has(k)) return undefined;
+  const ok =
+    e.specversion === '1.0' &&
+    typeof e.id === 'string' &&
+    isUuidV7(e.id) &&
+    nonEmpty(e.source) &&
+    typeof e.type === 'string' &&
+    EVENT_TYPE.test(e.type) &&
+    typeof e.time === 'string' &&
+    ISO_UTC.test(e.time) &&
+    realInstant(e.time) &&
+    e.datacontenttype === 'application/json' &&
+    Number.isSafeInteger(e.dataschemaversion) &&
+    (e.dataschemaversion as number) > 0 &&
+    nonEmpty(e.streamid) &&
+    Number.isSafeInteger(e.streamversion) &&
+    (e.streamversion as number) >= 0 &&
+    (e.globalposition === undefined || (typeof e.globalposition === 'string' && DIGITS.test(e.globalposition))) &&
+    (e.transactionid === undefined || (typeof e.transactionid === 'string' && DIGITS.test(e.transactionid))) &&
+    nonEmpty(e.correlationid) &&
+    (e.causationid === undefined || nonEmpty(e.causationid)) &&
+    (e.traceparent === undefined || (typeof e.traceparent === 'string' && TRACEPARENT.test(e.traceparent))) &&
+    optionalString(e.actor) &&
+    optionalString(e.workflowid) &&
+    optionalString(e.runid) &&
+    'data' in e;
+  return ok ? (e as EventEnvelope) : undefined;
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const num = (s: string, from: number, to: number) => {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
+};
+
+/** The fields of a string ISO_UTC matched are in range: month, day of that month (leap years too), hour, minute, second. */
+function realInstant(iso: string): boolean {
+  const year = num(iso, 0, 4);
+  const month = num(iso, 5, 7);
+  const day = num(iso, 8, 10);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS[month - 1]!;
+  return day <= days && num(iso, 11, 13) < 24 && num(iso, 14, 16) < 60 && num(iso, 17, 19) < 60;
+}
+
 /** An event as it is read back from the store. */
 export interface StoredEvent<D = unknown> {
   globalPosition: bigint;

@@ -17,6 +17,7 @@ export {
 export type { ErrorCode, ErrorContext, ValidationIssue } from './errors';
 export { formatPath, issuesOf } from './zod-issues';
 export {
+  acceptEnvelope,
   EventEnvelopeSchema,
   EventMetadataSchema,
   EVENT_TYPE,

@@ -10,6 +10,14 @@ export interface ConsumerWorkerOptions {
   /** Pause before fetching again after an error (consumer deleted, connection lost). */
   retryDelayMs: number;
   logger: Logger;
+  /**
+   * Batch delivery: the messages of a fetch go to `processBatch` together,
+   * at most this many a call; `concurrency` then counts messages in flight
+   * over all batches.
+   */
+  batchMax?: number;
+  /** A batch still filling is handed over once no message arrived for this long (default 2 ms). */
+  batchIdleMs?: number;
 }
 
 /**
@@ -20,6 +28,8 @@ export interface ConsumerWorkerOptions {
  */
 export class ConsumerWorker {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Messages in flight: one per handler call, or a batch's size. */
+  private inFlightMessages = 0;
   private stopping = false;
   private current: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
@@ -33,6 +43,8 @@ export class ConsumerWorker {
     private readonly process: (msg: JsMsg) => Promise<void>,
     /** Called after a fetch failed: re-provision and return a fresh handle, or throw to retry later. */
     private readonly rebind: () => Promise<Consumer>,
+    /** With `batchMax`: handles a batch of messages (each settled by the callee). */
+    private readonly processBatch?: (msgs: JsMsg[]) => Promise<void>,
   ) {
     this.stopped = new Promise((resolve) => {
       this.signalStop = resolve;
@@ -44,7 +56,7 @@ export class ConsumerWorker {
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.inFlightMessages;
   }
 
   /** Stops pulling. A pull request that was waiting is abandoned; the server hands its messages to the next fetcher. */
@@ -73,7 +85,7 @@ export class ConsumerWorker {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const free = this.options.concurrency - this.inFlight.size;
+      const free = this.options.concurrency - this.inFlightMessages;
       if (free <= 0) {
         // All slots busy: wait for one, but not past stop() (drain() has its own deadline).
         await Promise.race([...this.inFlight, this.stopped]);
@@ -83,7 +95,8 @@ export class ConsumerWorker {
         const batch = await this.consumer.fetch({ max_messages: free, expires: this.options.fetchExpiresMs });
         this.current = batch;
         if (this.stopping) void batch.close();
-        for await (const msg of batch) this.track(msg);
+        if (this.processBatch && this.options.batchMax !== undefined) await this.collect(batch, this.options.batchMax, this.processBatch);
+        else for await (const msg of batch) this.track(msg);
       } catch (err) {
         if (this.stopping) break;
         this.options.logger.warn('fetch failed, retrying', { consumer: this.options.name, err });
@@ -100,10 +113,48 @@ export class ConsumerWorker {
   }
 
   private track(msg: JsMsg): void {
-    const p: Promise<void> = this.process(msg)
+    this.launch(1, () => this.process(msg));
+  }
+
+  private launch(size: number, work: () => Promise<void>): void {
+    this.inFlightMessages += size;
+    const p: Promise<void> = work()
       .catch((err: unknown) => this.options.logger.error('message processing crashed', { consumer: this.options.name, err }))
-      .finally(() => this.inFlight.delete(p));
+      .finally(() => {
+        this.inFlight.delete(p);
+        this.inFlightMessages -= size;
+      });
     this.inFlight.add(p);
+  }
+
+  /**
+   * Hands the fetch's messages over in batches as they arrive: a full batch
+   * at once, a partial one when the fetch pauses (`batchIdleMs`) or ends, so
+   * a quiet stream's message does not wait for the fetch to expire.
+   */
+  private async collect(fetched: AsyncIterable<JsMsg>, max: number, handle: (msgs: JsMsg[]) => Promise<void>): Promise<void> {
+    let buffer: JsMsg[] = [];
+    let idle: NodeJS.Timeout | undefined;
+    const flush = () => {
+      clearTimeout(idle);
+      idle = undefined;
+      if (buffer.length === 0) return;
+      const msgs = buffer;
+      buffer = [];
+      this.launch(msgs.length, () => handle(msgs));
+    };
+    try {
+      for await (const msg of fetched) {
+        buffer.push(msg);
+        if (buffer.length >= max) flush();
+        else {
+          clearTimeout(idle);
+          idle = setTimeout(flush, this.options.batchIdleMs ?? 2);
+        }
+      }
+    } finally {
+      flush();
+    }
   }
 
   private pause(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import { EventEnvelopeSchema, Headers, ValidationError, issuesOf, type EventEnvelope } from '@steward/contracts';
+import { acceptEnvelope, EventEnvelopeSchema, Headers, ValidationError, issuesOf, type EventEnvelope } from '@steward/contracts';
 
 /** Anything that carries a NATS payload: a core Msg, a JsMsg, a StoredMsg. */
 export interface Payload {
@@ -40,7 +40,11 @@ export function parseJson(msg: Payload, what: string): unknown {
 
 /** Parses and validates a CloudEvents envelope; the error names every field at fault. */
 export function decodeEnvelope(msg: Payload): EventEnvelope {
-  const parsed = EventEnvelopeSchema.safeParse(parseJson(msg, 'event envelope'));
+  const value = parseJson(msg, 'event envelope');
+  // The common case without zod; the schema decides (and explains) everything else.
+  const accepted = acceptEnvelope(value);
+  if (accepted !== undefined) return accepted;
+  const parsed = EventEnvelopeSchema.safeParse(value);
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
     throw new ValidationError(`invalid event envelope: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);

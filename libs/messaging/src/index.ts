@@ -25,7 +25,7 @@ export type { DeadLetter, DeadLetterReason, DeadLetterSource } from './dead-lett
 export { retryDelayMs, isPermanentError, decideFailure, DEFAULT_RETRY } from './failure.policy';
 export type { RetryPolicy, FailureDecision } from './failure.policy';
 export { JetStreamServer, JETSTREAM_TRANSPORT } from './jetstream.server';
-export type { JetStreamServerOptions, JetStreamConsumerOptions } from './jetstream.server';
+export type { JetStreamServerOptions, JetStreamConsumerOptions, BatchDelivery, BatchItem } from './jetstream.server';
 export type { ConsumedStream } from './message.router';
 export { JetStreamContext } from './jetstream.context';
 export type { JetStreamMessageMeta, Settlement } from './jetstream.context';

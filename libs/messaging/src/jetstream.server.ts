@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { millis, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
-import { Headers, type EventRegistry, type Subjects } from '@steward/contracts';
+import { Headers, type EventEnvelope, type EventRegistry, type Subjects } from '@steward/contracts';
 import type { Metrics } from '@steward/observability';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { ConsumerBacklogPoller, ConsumerMetrics, type HandlingOutcome } from './consumer.metrics';
@@ -35,6 +35,35 @@ export interface JetStreamConsumerOptions {
   backoffMs?: number[];
   maxAckPending?: number;
   concurrency?: number;
+  /** Batch delivery instead of one `@EventPattern` call per message (EVENTS and REPLAY consumers only). */
+  batch?: BatchDelivery;
+}
+
+/** One message of a delivered batch: its envelope (upcast and validated) and its context. */
+export interface BatchItem {
+  envelope: EventEnvelope;
+  ctx: JetStreamContext;
+}
+
+/**
+ * For consumers whose handler works on many events at once (one inbox
+ * transaction for a batch): the messages of one fetch, decoded and validated
+ * as usual, go to `handle` in delivery order in one call, under one span and
+ * one keep-alive timer, instead of one Nest handler call, span and timer
+ * each. Each message still settles alone: its result fulfilled -> ack,
+ * rejected -> the consumer's retry or dead-letter policy for that message.
+ * Invalid envelopes and unknown types are dead-lettered and types not in
+ * `types` acked and skipped, exactly as on the per-message path.
+ */
+export interface BatchDelivery {
+  /** The event types handled; the consumer's other messages are skipped. */
+  types: readonly string[];
+  /** Most messages per call (default: the consumer's concurrency). */
+  maxMessages?: number;
+  /** A partial batch is handed over once the fetch paused this long (default 2 ms). */
+  idleMs?: number;
+  /** One result per item, in order (Promise.allSettled over per-item work fits). */
+  handle(items: readonly BatchItem[]): Promise<ReadonlyArray<PromiseSettledResult<unknown>>>;
 }
 
 export interface JetStreamServerOptions {
@@ -79,6 +108,7 @@ interface Binding {
   ackWaitMs: number;
   retry: RetryPolicy;
   worker: ConsumerWorker;
+  batch?: { delivery: BatchDelivery; types: ReadonlySet<string> };
 }
 
 type ServerEvents = { disconnect: () => void; reconnect: () => void; error: (err: unknown) => void };
@@ -195,6 +225,7 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
 
   private async bind(c: JetStreamConsumerOptions): Promise<Binding> {
     const durable = this.durableOf(c);
+    if (c.batch && c.stream === 'COMMANDS') throw new Error(`${durable}: batch delivery is for events, not commands (each command has its own outcome)`);
     const streamName = this.options.subjects.stream(c.stream);
     const provision = async (): Promise<Consumer> => {
       await provisionConsumer(
@@ -221,6 +252,7 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
       ackWaitMs: live.ack_wait ? millis(live.ack_wait) : (c.ackWaitMs ?? 30_000),
       retry: { ...DEFAULT_RETRY, ...this.options.retry, ...(c.backoffMs && { backoffMs: c.backoffMs }) },
       worker: undefined as unknown as ConsumerWorker,
+      ...(c.batch && { batch: { delivery: c.batch, types: new Set(c.batch.types) } }),
     };
     binding.worker = new ConsumerWorker(
       consumer,
@@ -230,9 +262,11 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
         fetchExpiresMs: this.options.fetchExpiresMs ?? 5_000,
         retryDelayMs: 1_000,
         logger: this.log,
+        ...(c.batch && { batchMax: c.batch.maxMessages ?? c.concurrency ?? 1, ...(c.batch.idleMs !== undefined && { batchIdleMs: c.batch.idleMs }) }),
       },
       (msg) => this.handleMessage(binding, msg),
       provision,
+      (msgs) => this.handleBatch(binding, msgs),
     );
     return binding;
   }
@@ -262,6 +296,74 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
       });
     } finally {
       this.metrics?.handled(b.durable, handling.type, handling.outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * One batch of a batch-delivery consumer: each message routed (dead
+   * letters and skips settled here), the handled ones given to the batch
+   * handler in one call, each then settled from its own result.
+   */
+  private async handleBatch(b: Binding, msgs: JsMsg[]): Promise<void> {
+    const { delivery, types } = b.batch!;
+    const started = performance.now();
+    const metas: JetStreamMessageMeta[] = msgs.map(() => ({ consumer: b.durable }));
+    const ctxs = msgs.map((m, i) => new JetStreamContext(m, metas[i]!));
+    const handlings: Handling[] = msgs.map(() => ({ type: 'unknown', outcome: 'error' }));
+    const keepAlive = setInterval(() => {
+      for (const ctx of ctxs) if (!ctx.isSettled()) ctx.working();
+    }, Math.max(250, b.ackWaitMs / 2));
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': b.streamName,
+      'messaging.consumer.group.name': b.durable,
+      'messaging.batch.message_count': msgs.length,
+    };
+    try {
+      // One span for the batch: its messages belong to many traces (each event's own traceparent travels on in its metadata).
+      await inMessageSpan(`process ${b.stream.toLowerCase()} batch`, undefined, attributes, async () => {
+        const items: BatchItem[] = [];
+        const at: number[] = [];
+        for (let i = 0; i < msgs.length; i++) {
+          const msg = msgs[i]!;
+          const ctx = ctxs[i]!;
+          const routed = routeMessage(msg, b.stream, this.options.subjects, this.options.registry, (p) => types.has(p));
+          if (routed.kind === 'dead_letter') {
+            const claimed = ctx.getHeader(Headers.Type) ?? this.options.subjects.typeOf(ctx.getSubject());
+            if (claimed !== undefined && types.has(claimed)) handlings[i]!.type = claimed;
+            recordSpanError(routed.error);
+            handlings[i]!.outcome = await this.deadLetter(b, ctx, routed.reason, routed.error);
+          } else if (routed.kind === 'skip') {
+            handlings[i] = { type: 'unhandled', outcome: 'skipped' };
+            ctx.ack();
+          } else {
+            handlings[i]!.type = routed.pattern;
+            Object.assign(metas[i]!, routed.meta);
+            items.push({ envelope: routed.data as EventEnvelope, ctx });
+            at.push(i);
+          }
+        }
+        if (items.length === 0) return;
+        const results = await delivery.handle(items).catch((err: unknown) => items.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason: err })));
+        for (let k = 0; k < items.length; k++) {
+          const i = at[k]!;
+          const ctx = ctxs[i]!;
+          const result = results[k] ?? { status: 'rejected', reason: new Error('the batch handler returned no result for this message') };
+          if (result.status === 'fulfilled') {
+            ctx.ack();
+            const settlement = ctx.getSettlement();
+            handlings[i]!.outcome = settlement === 'nak' ? 'retry' : settlement === 'term' ? 'terminated' : 'success';
+          } else {
+            recordSpanError(result.reason);
+            handlings[i]!.outcome = await this.onHandlerError(b, ctx, result.reason);
+          }
+        }
+      });
+    } finally {
+      clearInterval(keepAlive);
+      const seconds = (performance.now() - started) / 1000;
+      if (this.metrics) for (const h of handlings) this.metrics.handled(b.durable, h.type, h.outcome, seconds);
     }
   }
 

@@ -23,7 +23,7 @@ import { AttributionRepository } from './usage/attribution.repository';
 import { CostIngestor } from './usage/cost.ingestor';
 import { usageBatcher } from './usage/usage.batcher';
 import { UsageHandler } from './usage/usage.handler';
-import { EVENTS_CONSUMER } from './usage/usage-events.controller';
+import { EVENTS_CONSUMER, usageDelivery } from './usage/usage.delivery';
 
 const NATS = Symbol('NATS');
 const SERVICES = Symbol('SERVICES');
@@ -169,6 +169,7 @@ export class CostTrackerModule {
           concurrency: config.COST_EVENT_CONCURRENCY,
           maxAckPending: 2 * config.COST_EVENT_CONCURRENCY,
           ackWaitMs: config.COST_ACK_WAIT_MS,
+          batch: usageDelivery(services.batcher, config.COST_BATCH_MAX),
         },
         { stream: 'COMMANDS', durable: 'cost-tracker-cmd', filter: subjects.commands('cost-tracker'), concurrency: config.COST_COMMAND_CONCURRENCY, ackWaitMs: config.COST_ACK_WAIT_MS },
       ],

@@ -2,7 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CostCommandsController } from './commands/cost-commands.controller';
 import type { CostServices } from './cost.services';
 import { COST_SERVICES } from './cost.tokens';
-import { UsageEventsController } from './usage/usage-events.controller';
 
 /**
  * The message handlers, mounted on the JetStream transport as a Nest
@@ -12,6 +11,6 @@ import { UsageEventsController } from './usage/usage-events.controller';
 @Module({})
 export class CostHandlersModule {
   static forRoot(services: CostServices): DynamicModule {
-    return { module: CostHandlersModule, controllers: [UsageEventsController, CostCommandsController], providers: [{ provide: COST_SERVICES, useValue: services }] };
+    return { module: CostHandlersModule, controllers: [CostCommandsController], providers: [{ provide: COST_SERVICES, useValue: services }] };
   }
 }
