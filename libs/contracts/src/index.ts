@@ -101,3 +101,5 @@ export {
 export type { AlertSeverity, ChannelType, AlertAction } from './alert.events';
 export { PricesApplied, BudgetSet, BudgetThresholdCrossed, UnitPriceSchema, BudgetThresholdSchema, costEvents } from './cost.events';
 export type { UnitPrice, BudgetThreshold } from './cost.events';
+export { COST_RECONCILIATION_SQL, costReconciliationOf } from './cost-reconciliation';
+export type { CostReconciliation, CostReconciliationRow } from './cost-reconciliation';

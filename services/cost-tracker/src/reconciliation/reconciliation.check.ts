@@ -1,67 +1,10 @@
+import { COST_RECONCILIATION_SQL, costReconciliationOf, type CostReconciliation, type CostReconciliationRow } from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 
-/**
- * The reconciliation `steward verify` runs (the gateway keeps a copy of this
- * SQL; see docs/cost-tracker.md). Every figure is an exact sum of bigint
- * micro-USD (numeric in SQL), so "equal" means equal to the micro:
- * - the total of all cost records equals the sum of the per-run totals
- *   (records without a run form one group), the per-service totals and the
- *   per-workflow totals;
- * - the running budget counters (cost_spend, cost_spend_daily) equal the
- *   records they were built from, per workflow and per owner and month.
- */
-export const RECONCILIATION_SQL = `
-WITH r AS (SELECT run_id, service, workflow_id, owner, period, amount_micros FROM cost_records WHERE ($1::text IS NULL OR period = $1)),
-by_run AS (SELECT sum(amount_micros) AS s FROM r GROUP BY run_id),
-by_service AS (SELECT sum(amount_micros) AS s FROM r GROUP BY service),
-by_workflow AS (SELECT sum(amount_micros) AS s FROM r GROUP BY workflow_id),
-rec AS (
-  SELECT 'workflow' AS scope, workflow_id AS id, period, sum(amount_micros) AS s FROM r WHERE workflow_id IS NOT NULL GROUP BY 2, 3
-  UNION ALL
-  SELECT 'owner', owner, period, sum(amount_micros) FROM r WHERE owner IS NOT NULL GROUP BY 2, 3
-),
-spend AS (SELECT scope, id, period, spent_micros::numeric AS s FROM cost_spend WHERE ($1::text IS NULL OR period = $1)),
-daily AS (SELECT scope, id, period, sum(micros) AS s FROM cost_spend_daily WHERE ($1::text IS NULL OR period = $1) GROUP BY 1, 2, 3)
-SELECT
-  (SELECT count(*) FROM r)::text                                   AS records,
-  (SELECT coalesce(sum(amount_micros), 0) FROM r)::text            AS total_micros,
-  (SELECT coalesce(sum(s), 0) FROM by_run)::text                   AS by_runs_micros,
-  (SELECT coalesce(sum(s), 0) FROM by_service)::text               AS by_services_micros,
-  (SELECT coalesce(sum(s), 0) FROM by_workflow)::text              AS by_workflows_micros,
-  (SELECT count(*) FROM rec FULL JOIN spend USING (scope, id, period) WHERE coalesce(rec.s, 0) <> coalesce(spend.s, 0))::int AS counter_mismatches,
-  (SELECT count(*) FROM spend FULL JOIN daily USING (scope, id, period) WHERE coalesce(spend.s, 0) <> coalesce(daily.s, 0))::int AS daily_mismatches
-`;
-
-export interface Reconciliation {
-  ok: boolean;
-  records: string;
-  totalMicros: string;
-  byRunsMicros: string;
-  byServicesMicros: string;
-  byWorkflowsMicros: string;
-  counterMismatches: number;
-  dailyMismatches: number;
-}
+/** The reconciliation `steward verify` runs (libs/contracts; see docs/cost-tracker.md), for one period or all. */
+export type Reconciliation = CostReconciliation;
 
 export async function checkReconciliation(db: Queryable, period?: string): Promise<Reconciliation> {
-  const { rows } = await db.query<{
-    records: string;
-    total_micros: string;
-    by_runs_micros: string;
-    by_services_micros: string;
-    by_workflows_micros: string;
-    counter_mismatches: number;
-    daily_mismatches: number;
-  }>(RECONCILIATION_SQL, [period ?? null]);
-  const r = rows[0]!;
-  return {
-    ok: r.total_micros === r.by_runs_micros && r.total_micros === r.by_services_micros && r.total_micros === r.by_workflows_micros && r.counter_mismatches === 0 && r.daily_mismatches === 0,
-    records: r.records,
-    totalMicros: r.total_micros,
-    byRunsMicros: r.by_runs_micros,
-    byServicesMicros: r.by_services_micros,
-    byWorkflowsMicros: r.by_workflows_micros,
-    counterMismatches: r.counter_mismatches,
-    dailyMismatches: r.daily_mismatches,
-  };
+  const { rows } = await db.query<CostReconciliationRow>(COST_RECONCILIATION_SQL, [period ?? null]);
+  return costReconciliationOf(rows[0]!);
 }

@@ -97,6 +97,7 @@ describe('reconciliation', () => {
       byWorkflowsMicros: expected.toString(),
       counterMismatches: 0,
       dailyMismatches: 0,
+      problems: [],
     });
     const december = await checkReconciliation(pool, '2026-12');
     expect(december.ok).toBe(true);
@@ -105,6 +106,6 @@ describe('reconciliation', () => {
 
   it('notices a budget counter that drifted from its records', async () => {
     await pool.query(`UPDATE cost_spend SET spent_micros = spent_micros + 1 WHERE (scope, id, period) = (SELECT scope, id, period FROM cost_spend LIMIT 1)`);
-    expect(await checkReconciliation(pool)).toMatchObject({ ok: false, counterMismatches: 1, dailyMismatches: 1 });
+    expect(await checkReconciliation(pool)).toMatchObject({ ok: false, counterMismatches: 1, dailyMismatches: 1, problems: ['1 budget counters differ from their records', '1 budget counters differ from their daily split'] });
   });
 });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { COST_RECONCILIATION_SQL, costReconciliationOf, type CostReconciliationRow } from '@steward/contracts';
 import type { CheckResult, ProjectionChecker } from '../verify/projection.checker';
 
 export type CostGroup = 'workflow' | 'owner' | 'service' | 'step';
@@ -132,34 +133,6 @@ export class CostReadsRepository {
   }
 }
 
-/**
- * The cost tracker's reconciliation (same SQL as its reconciliation.check.ts,
- * documented in docs/cost-tracker.md): the total of all cost records equals
- * the sums over runs, services and workflows to the micro, and the running
- * budget counters equal the records they were built from.
- */
-const RECONCILIATION_SQL = `
-WITH r AS (SELECT run_id, service, workflow_id, owner, period, amount_micros FROM cost_records),
-by_run AS (SELECT sum(amount_micros) AS s FROM r GROUP BY run_id),
-by_service AS (SELECT sum(amount_micros) AS s FROM r GROUP BY service),
-by_workflow AS (SELECT sum(amount_micros) AS s FROM r GROUP BY workflow_id),
-rec AS (
-  SELECT 'workflow' AS scope, workflow_id AS id, period, sum(amount_micros) AS s FROM r WHERE workflow_id IS NOT NULL GROUP BY 2, 3
-  UNION ALL
-  SELECT 'owner', owner, period, sum(amount_micros) FROM r WHERE owner IS NOT NULL GROUP BY 2, 3
-),
-spend AS (SELECT scope, id, period, spent_micros::numeric AS s FROM cost_spend),
-daily AS (SELECT scope, id, period, sum(micros) AS s FROM cost_spend_daily GROUP BY 1, 2, 3)
-SELECT
-  (SELECT count(*) FROM r)::text                        AS records,
-  (SELECT coalesce(sum(amount_micros), 0) FROM r)::text AS total_micros,
-  (SELECT coalesce(sum(s), 0) FROM by_run)::text        AS by_runs_micros,
-  (SELECT coalesce(sum(s), 0) FROM by_service)::text    AS by_services_micros,
-  (SELECT coalesce(sum(s), 0) FROM by_workflow)::text   AS by_workflows_micros,
-  (SELECT count(*) FROM rec FULL JOIN spend USING (scope, id, period) WHERE coalesce(rec.s, 0) <> coalesce(spend.s, 0))::int AS counter_mismatches,
-  (SELECT count(*) FROM spend FULL JOIN daily USING (scope, id, period) WHERE coalesce(spend.s, 0) <> coalesce(daily.s, 0))::int AS daily_mismatches
-`;
-
 /** `steward verify`'s cost check; register it under PROJECTION_CHECKERS. */
 export class CostReconciliationChecker implements ProjectionChecker {
   readonly name = 'cost_records';
@@ -169,22 +142,10 @@ export class CostReconciliationChecker implements ProjectionChecker {
   async check(): Promise<CheckResult> {
     const exists = await this.pool.query<{ t: string | null }>(`SELECT to_regclass('cost_records')::text AS t`);
     if (exists.rows[0]?.t === null) return { ok: true, detail: 'no cost records: the cost tracker never ran against this database' };
-    const { rows } = await this.pool.query<{
-      records: string;
-      total_micros: string;
-      by_runs_micros: string;
-      by_services_micros: string;
-      by_workflows_micros: string;
-      counter_mismatches: number;
-      daily_mismatches: number;
-    }>(RECONCILIATION_SQL);
-    const r = rows[0]!;
-    const sums = { total: r.total_micros, byRuns: r.by_runs_micros, byServices: r.by_services_micros, byWorkflows: r.by_workflows_micros };
-    const problems: string[] = [];
-    for (const [name, value] of Object.entries(sums)) if (value !== r.total_micros) problems.push(`sum ${name} ${value} != total ${r.total_micros} micro-USD`);
-    if (r.counter_mismatches > 0) problems.push(`${r.counter_mismatches} budget counters differ from their records`);
-    if (r.daily_mismatches > 0) problems.push(`${r.daily_mismatches} budget counters differ from their daily split`);
-    if (problems.length === 0) return { ok: true, detail: `${r.records} cost records reconcile to ${r.total_micros} micro-USD over runs, services and workflows`, ...sums };
-    return { ok: false, detail: problems.join('; '), differences: problems, ...sums };
+    const { rows } = await this.pool.query<CostReconciliationRow>(COST_RECONCILIATION_SQL, [null]);
+    const r = costReconciliationOf(rows[0]!);
+    const sums = { total: r.totalMicros, byRuns: r.byRunsMicros, byServices: r.byServicesMicros, byWorkflows: r.byWorkflowsMicros };
+    if (r.ok) return { ok: true, detail: `${r.records} cost records reconcile to ${r.totalMicros} micro-USD over runs, services and workflows`, ...sums };
+    return { ok: false, detail: r.problems.join('; '), differences: r.problems, ...sums };
   }
 }
