@@ -61,47 +61,60 @@ export class CommandRunner {
     this.consumer = options.consumer ?? `${options.service}-cmd`;
   }
 
+  /** The inbox consumer name commands are recorded under (for a caller that batches them, e.g. InboxBatcher). */
+  get inboxConsumer(): string {
+    return this.consumer;
+  }
+
   /** `duplicate`: the inbox had it, so its outcome was recorded before. */
   async run<S extends z.ZodType>(command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>, options: RunOptions = {}): Promise<CommandResult | { status: 'duplicate' }> {
+    const once = await processOnce(this.pool, this.store, this.consumer, command.commandId, (tx) => this.runInTransaction(tx, command, schema, work, options));
+    return once.status === 'duplicate' ? { status: 'duplicate' } : once.result;
+  }
+
+  /**
+   * `run` without its own transaction and inbox entry: inside a transaction
+   * that already claimed the command's inbox row (`inboxConsumer`), so
+   * commands delivered together can share one commit. Same outcome events
+   * and the same rollback of a refused command (to a savepoint of its own).
+   */
+  async runInTransaction<S extends z.ZodType>(tx: Queryable, command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>, options: RunOptions = {}): Promise<CommandResult> {
     const metadata: EventMetadata = {
       correlationId: command.correlationId,
       causationId: command.commandId,
       ...(command.actor !== undefined && { actor: command.actor }),
       ...(command.traceparent !== undefined && { traceparent: command.traceparent }),
     };
-    const once = await processOnce(this.pool, this.store, this.consumer, command.commandId, async (tx): Promise<CommandResult> => {
-      await tx.query(`SAVEPOINT ${SAVEPOINT}`);
-      let result: CommandResult;
-      try {
-        const parsed = schema.safeParse(command.payload);
-        if (!parsed.success) {
-          const issues = issuesOf(parsed.error).map((i) => ({ ...i, path: `payload.${i.path}` }));
-          throw new ValidationError(`invalid ${command.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
-        }
-        const events = await work(tx, parsed.data, metadata, command);
-        if (events.length === 0 && options.quietWhenAccepted === true) {
-          result = { status: 'accepted' };
-        } else if (events.length === 0) {
-          const types = (await options.acceptedEvents?.(tx)) ?? [];
-          await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: this.options.service, command: command.name, events: types } });
-          result = { status: 'accepted' };
-        } else {
-          result = { status: 'recorded', types: events.map((e) => e.type), events };
-        }
-      } catch (err) {
-        if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
-        await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-        const issues = err instanceof ValidationError ? err.issues : undefined;
-        await this.record(tx, command, metadata, {
-          type: CommandRejected.type,
-          data: { commandId: command.commandId, service: this.options.service, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
-        });
-        result = { status: 'rejected', code: err.code, reason: err.message };
+    await tx.query(`SAVEPOINT ${SAVEPOINT}`);
+    let result: CommandResult;
+    try {
+      const parsed = schema.safeParse(command.payload);
+      if (!parsed.success) {
+        const issues = issuesOf(parsed.error).map((i) => ({ ...i, path: `payload.${i.path}` }));
+        throw new ValidationError(`invalid ${command.name}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
       }
-      await options.onResult?.(tx, result);
-      return result;
-    });
-    return once.status === 'duplicate' ? { status: 'duplicate' } : once.result;
+      const events = await work(tx, parsed.data, metadata, command);
+      if (events.length === 0 && options.quietWhenAccepted === true) {
+        result = { status: 'accepted' };
+      } else if (events.length === 0) {
+        const types = (await options.acceptedEvents?.(tx)) ?? [];
+        await this.record(tx, command, metadata, { type: CommandAccepted.type, data: { commandId: command.commandId, service: this.options.service, command: command.name, events: types } });
+        result = { status: 'accepted' };
+      } else {
+        result = { status: 'recorded', types: events.map((e) => e.type), events };
+      }
+    } catch (err) {
+      if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
+      await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      const issues = err instanceof ValidationError ? err.issues : undefined;
+      await this.record(tx, command, metadata, {
+        type: CommandRejected.type,
+        data: { commandId: command.commandId, service: this.options.service, command: command.name, code: err.code, reason: err.message, ...(issues !== undefined && { issues }) },
+      });
+      result = { status: 'rejected', code: err.code, reason: err.message };
+    }
+    await options.onResult?.(tx, result);
+    return result;
   }
 
   private async record(tx: Queryable, command: CommandEnvelope, metadata: EventMetadata, event: { type: string; data: unknown }): Promise<void> {

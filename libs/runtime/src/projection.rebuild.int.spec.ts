@@ -1,10 +1,9 @@
 import type { Pool } from 'pg';
-import { jetstream } from '@nats-io/jetstream';
-import { allEvents, EventRegistry, toEnvelope, type StoredEvent } from '@steward/contracts';
+import { allEvents, EventRegistry, type StoredEvent } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { declareTopology, provisionStreams } from '@steward/messaging';
 import { Logger } from '@steward/observability';
-import { eventually, useTestEnvironment } from '@steward/testing';
+import { eventually, startRebuildReplay, useTestEnvironment } from '@steward/testing';
 import { ProjectionRebuilder, ProjectionRebuildRunner, REBUILD_VERDICTS_DDL, type RebuildTarget } from './projection.rebuild';
 
 const logger = new Logger({ service: 'rebuild-test', level: 'error' });
@@ -63,19 +62,8 @@ describe('projection rebuilds', () => {
     }
   });
 
-  /** What the ledger does for `steward replay start --rebuild toy`: replay.started, then every stored event onto the replay subject. */
-  async function replay(replayId: string, extraTypes: string[] = []): Promise<{ total: number; upTo: { transactionId: string; position: string } }> {
-    const { rows } = await pool.query<{ stream_id: string }>(`SELECT DISTINCT stream_id FROM events WHERE type = ANY($1)`, [['workflow.paused', 'workflow.resumed', ...extraTypes]]);
-    const events = (await Promise.all(rows.map((r) => store.readStream(r.stream_id)))).flat().sort((a, b) => Number(a.globalPosition - b.globalPosition));
-    const js = jetstream(env.nats.nc);
-    for (const e of events) await js.publish(env.nats.subjects.replay(replayId, e.type), JSON.stringify(toEnvelope(e)), { msgID: `${replayId}:${e.eventId}` });
-    const head = events.at(-1)!;
-    await store.append(`replay-${replayId}`, [{
-      type: 'replay.started',
-      data: { replayId, kind: 'rebuild', selection: { types: ['workflow.paused', 'workflow.resumed'] }, consumer: 'toy', dryRun: false, total: events.length, upTo: { transactionId: head.transactionId.toString(), position: head.globalPosition.toString() }, startedAt: new Date().toISOString() },
-    }], { expected: 'no_stream' });
-    return { total: events.length, upTo: { transactionId: head.transactionId.toString(), position: head.globalPosition.toString() } };
-  }
+  /** What the ledger does for `steward replay start --rebuild toy`. */
+  const replay = (replayId: string) => startRebuildReplay(store, env.nats.nc, env.nats.subjects, { replayId, consumer: 'toy', types: ['workflow.paused', 'workflow.resumed'], db: pool });
 
   const rebuilder = () => new ProjectionRebuilder(target, { pool, nc: env.nats.nc, subjects: env.nats.subjects, registry, logger });
 

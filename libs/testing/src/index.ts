@@ -14,3 +14,5 @@ export { TestWorker, succeed, fail } from './test-worker';
 export type { Job, Outcome } from './test-worker';
 export { startStoreRelay } from './store-relay';
 export { ServiceProcess } from './service-process';
+export { startRebuildReplay } from './rebuild-replay';
+export type { RebuildReplay } from './rebuild-replay';

@@ -6,7 +6,7 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceDirectory, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { BudgetRepository } from './budgets/budget.repository';
 import { BudgetService } from './budgets/budget.service';
 import { CapacityPlanner } from './capacity/capacity.planner';
@@ -24,6 +24,7 @@ import { CostIngestor } from './usage/cost.ingestor';
 import { usageBatcher } from './usage/usage.batcher';
 import { UsageHandler } from './usage/usage.handler';
 import { EVENTS_CONSUMER, usageDelivery } from './usage/usage.delivery';
+import { usageRebuildTarget } from './usage/usage.rebuild';
 
 const NATS = Symbol('NATS');
 const SERVICES = Symbol('SERVICES');
@@ -71,9 +72,11 @@ class CostTrackerLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(POOL) private readonly pool: Pool,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(NestJsonLogger) private readonly nestLogger: NestJsonLogger,
+    @Inject(ProjectionRebuildRunner) private readonly rebuilds: ProjectionRebuildRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.rebuilds.start();
     this.microservice = await NestFactory.createMicroservice(CostHandlersModule.forRoot(this.services), { strategy: this.server, logger: this.nestLogger });
     // Without it Nest turns every handler error into a generic one, retried forever instead of dead-lettered.
     this.microservice.useGlobalFilters(new JetStreamExceptionFilter());
@@ -103,6 +106,7 @@ class CostTrackerLifecycle implements OnApplicationBootstrap, BeforeApplicationS
   async beforeApplicationShutdown(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.presence.stop();
+    await this.rebuilds.stop();
     await Promise.all(this.running);
     await this.microservice?.close();
     await this.services.batcher.drain();
@@ -191,6 +195,15 @@ export class CostTrackerModule {
         { provide: LOGGER, useValue: logger },
         { provide: PERIODIC, useValue: periodic },
         { provide: JetStreamServer, useValue: server },
+        {
+          provide: ProjectionRebuildRunner,
+          useValue: new ProjectionRebuildRunner(
+            new ProjectionRebuilder(usageRebuildTarget(usage, clock), { pool, nc, subjects, registry, logger }),
+            'cost-tracker',
+            { pool, logger },
+            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
+          ),
+        },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },
         CostTrackerLifecycle,
