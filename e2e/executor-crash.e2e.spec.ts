@@ -3,7 +3,7 @@ import { allEvents, EventRegistry, type StoredEvent } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { eventually, fail, succeed, TestWorker, useTestEnvironment, type Outcome } from '@steward/testing';
 import { hashWorkflow, parseWorkflow, type WorkflowDefinition } from '@steward/workflow';
-import { freePort, ServiceProcess } from './service-process';
+import { freePort, gatewayApi, ServiceProcess } from './service-process';
 
 const ADMIN = 'e2e-admin-token-0123456789abcdef';
 const RUNS = 100;
@@ -61,10 +61,7 @@ describe('executor as a process', () => {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  async function api(port: number, path: string): Promise<{ status: number; body: any }> {
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
-    return { status: res.status, body: await res.json() };
-  }
+  const api = gatewayApi(ADMIN);
 
   it('finishes every run after a SIGKILL mid-way, each task side effect once, and the gateway serves the projection', async () => {
     const serviceEnv = { ...env.env(), LOG_LEVEL: 'warn' };

@@ -1,17 +1,9 @@
 import { migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
-import { freePort, ServiceProcess } from './service-process';
+import { freePort, httpJson, ServiceProcess } from './service-process';
 
 const TOKEN_LINE = /steward admin token \(shown once\): (stw_[0-9a-f]{16}_[A-Za-z0-9_-]+)/g;
 
-async function api(port: number, path: string, token?: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    ...init,
-    headers: { ...(token && { authorization: `Bearer ${token}` }), ...(init.body !== undefined && { 'content-type': 'application/json' }) },
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 describe('gateway as a process', () => {
   describe('with a generated first admin token', () => {
@@ -21,18 +13,18 @@ describe('gateway as a process', () => {
       const serviceEnv = { ...env.env(), LOG_LEVEL: 'warn' };
       const first = new ServiceProcess('gateway', await freePort(), serviceEnv).start();
       await first.waitReady();
-      expect(await api(first.port, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
-      expect((await api(first.port, '/readyz')).body).toMatchObject({ status: 'ready', checks: { postgres: true, nats: true } });
+      expect(await httpJson(first.port, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+      expect((await httpJson(first.port, '/readyz')).body).toMatchObject({ status: 'ready', checks: { postgres: true, nats: true } });
       const printed = [...first.output.join('').matchAll(TOKEN_LINE)].map((m) => m[1]!);
       expect(printed).toHaveLength(1);
       const admin = printed[0]!;
       // Only on that one line: never in a JSON log line.
       expect(first.output.join('').split(admin)).toHaveLength(2);
 
-      expect((await api(first.port, '/api/v1/tokens')).status).toBe(401);
-      const created = await api(first.port, '/api/v1/tokens', admin, { method: 'POST', body: JSON.stringify({ name: 'ci', role: 'viewer' }) });
+      expect((await httpJson(first.port, '/api/v1/tokens')).status).toBe(401);
+      const created = await httpJson(first.port, '/api/v1/tokens', { token: admin, method: 'POST', body: { name: 'ci', role: 'viewer' } });
       expect(created.status).toBe(201);
-      expect((await api(first.port, '/api/v1/timeline?run=r-1', created.body.token)).status).toBe(200);
+      expect((await httpJson(first.port, '/api/v1/timeline?run=r-1', { token: created.body.token })).status).toBe(200);
       // A follower's open event stream must not hold up a graceful stop.
       const follower = await fetch(`http://127.0.0.1:${first.port}/api/v1/timeline/stream?run=r-1`, { headers: { authorization: `Bearer ${admin}` } });
       expect(follower.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -44,7 +36,7 @@ describe('gateway as a process', () => {
       const second = new ServiceProcess('gateway', await freePort(), serviceEnv).start();
       await second.waitReady();
       expect(second.output.join('')).not.toMatch(TOKEN_LINE);
-      expect((await api(second.port, '/api/v1/tokens', admin)).body.items.map((t: { name: string }) => t.name)).toEqual(['bootstrap-admin', 'ci']);
+      expect((await httpJson(second.port, '/api/v1/tokens', { token: admin })).body.items.map((t: { name: string }) => t.name)).toEqual(['bootstrap-admin', 'ci']);
       expect(await second.kill('SIGTERM')).toBe(0);
     });
   });
@@ -61,17 +53,17 @@ describe('gateway as a process', () => {
         expect(gateway.output.join('')).not.toMatch(TOKEN_LINE);
         expect(gateway.output.join('')).not.toContain(admin);
         for (const name of ['a', 'b', 'c']) {
-          expect((await api(gateway.port, '/api/v1/tokens', admin, { method: 'POST', body: JSON.stringify({ name, role: 'operator' }) })).status).toBe(201);
+          expect((await httpJson(gateway.port, '/api/v1/tokens', { token: admin, method: 'POST', body: { name, role: 'operator' } })).status).toBe(201);
         }
         // The ledger announces itself: the gateway routes its commands instead of answering 503.
-        await eventually(async () => expect((await api(gateway.port, '/api/v1/services', admin)).body.items.map((s: { service: string }) => s.service)).toEqual(['gateway', 'ledger']));
+        await eventually(async () => expect((await httpJson(gateway.port, '/api/v1/services', { token: admin })).body.items.map((s: { service: string }) => s.service)).toEqual(['gateway', 'ledger']));
         const report = await eventually(async () => {
-          const r = await api(gateway.port, '/api/v1/verify', admin);
+          const r = await httpJson(gateway.port, '/api/v1/verify', { token: admin });
           // Consistent and caught up: the relay published the bootstrap's two events and the three tokens.
           expect(r.body).toMatchObject({ ok: true, checks: [{ matched: 5 }, { lagEvents: 0 }, { ok: true }, { ok: true }, { ok: true }] });
           return r.body;
         }, 45_000, 200);
-        expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['store-vs-jetstream', 'relay-lag', 'projection:gateway_tokens', 'projection:cost_records', 'projection:ledger_replays']);
+        expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['store-vs-jetstream', 'relay-lag', 'projection:gateway_tokens', 'projection:cost_records', 'projection:projection_rebuilds']);
       } finally {
         expect(await gateway.kill('SIGTERM')).toBe(0);
         expect(await ledger.kill('SIGTERM')).toBe(0);

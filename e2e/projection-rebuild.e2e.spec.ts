@@ -2,20 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPool, migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
-import { freePort, ServiceProcess } from './service-process';
+import { freePort, gatewayApi, ServiceProcess } from './service-process';
 
 const ADMIN = 'a-long-bootstrap-token-for-the-rebuild-e2e';
 const ROOT = join(__dirname, '..');
 
-async function api(port: number, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
-    method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${ADMIN}`, ...(init.body !== undefined && { 'content-type': 'application/json' }) },
-    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = gatewayApi(ADMIN);
 
 describe('steward replay start --rebuild SERVICE, with every service as its process', () => {
   const env = useTestEnvironment({ label: 'rebuildproc', setupDatabase: (url) => migrate(url) });

@@ -1,19 +1,11 @@
 import { allEvents, EventRegistry, TimerRequested, uuidv7, type EventData } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
-import { freePort, ServiceProcess } from './service-process';
+import { freePort, gatewayApi, ServiceProcess } from './service-process';
 
 const ADMIN = 'a-long-bootstrap-token-for-the-scheduler-e2e';
 
-async function api(port: number, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
-    method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${ADMIN}`, ...(init.body !== undefined && { 'content-type': 'application/json' }) },
-    ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = gatewayApi(ADMIN);
 
 const WORKFLOW = `id: nightly-report
 owner: finance-team
