@@ -60,7 +60,8 @@ class Service {
   ) {
     const profile = CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`, `--cpu-prof-name=${name}-${port}.cpuprofile`] : [];
     this.child = spawn(process.execPath, [...profile, join(ROOT, 'services', name, 'dist', 'main.js')], {
-      env: { ...process.env, ...serviceEnv, PORT: String(port), NODE_OPTIONS: '' },
+      // STEWARD_SERVICE_NODE_OPTIONS as for ServiceProcess (libs/testing): e.g. a --require that counts statements.
+      env: { ...process.env, ...serviceEnv, PORT: String(port), NODE_OPTIONS: process.env.STEWARD_SERVICE_NODE_OPTIONS ?? '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer): void => {

@@ -19,6 +19,7 @@ export {
 export type { EnvironmentProfiles, ResolvedEnvironment } from './environment.profile';
 export { WorkerPool } from './worker.pool';
 export type { WorkerPoolOptions, IsolationMode } from './worker.pool';
+export { DEFAULT_STARTED_REPORT_DELAY_MS } from './task.attempt';
 export { WarmIsolatePool, DEFAULT_ISOLATE_MAX_ATTEMPTS } from './isolate.warm';
 export type { WarmIsolateOptions, TaskProcessEvent, RetireReason } from './isolate.warm';
 export { stepCommandId } from './step-command.publisher';

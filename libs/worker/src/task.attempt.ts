@@ -17,6 +17,8 @@ export interface AttemptSettings {
   sampleIntervalMs?: number;
   /** Runs the attempt in a task process: a fresh fork (runIsolated, the default) or a warm process. */
   isolate?: (spec: IsolatedAttempt) => Promise<AttemptReport>;
+  /** See DEFAULT_STARTED_REPORT_DELAY_MS; 0 reports the start before the attempt runs. */
+  startedReportDelayMs?: number;
 }
 
 type StepQueuedData = EventData<typeof StepQueued>;
@@ -27,10 +29,19 @@ interface TaskSpec {
 }
 
 export const DEFAULT_MEMORY_MB = 256;
+/**
+ * `report_step_started` goes out only once an attempt has run this long (or
+ * heartbeats): a shorter one reports just its result, which implies the
+ * start (the executor records step.started and the outcome in one
+ * transaction). One command, one transaction and a start-to-close timer
+ * fewer per quick attempt; the executor sees a long attempt's start at most
+ * this much later.
+ */
+export const DEFAULT_STARTED_REPORT_DELAY_MS = 250;
 /** Heartbeat commands are throttled: the executor needs a sign of life per heartbeat timeout, not every call. */
 const MAX_HEARTBEAT_INTERVAL_MS = 1_000;
 
-/** One delivery of `step.queued` for a task: report started, run isolated, report the result. */
+/** One delivery of `step.queued` for a task: run isolated, report the result (and the start, when the attempt takes a while). */
 export class TaskAttempt {
   readonly identity: AttemptIdentity;
   readonly key: string;
@@ -40,6 +51,8 @@ export class TaskAttempt {
   private readonly pendingHeartbeats = new Set<Promise<unknown>>();
   private heartbeats = 0;
   private lastHeartbeatAt = 0;
+  /** The started report once sent (or being sent); the result waits for it so the two arrive in order. */
+  private started: Promise<void> | undefined;
 
   constructor(
     private readonly envelope: EventEnvelope,
@@ -68,7 +81,20 @@ export class TaskAttempt {
       // Cancelled before it started: nothing ran, so there is nothing to report as started.
       return this.report(this.failure(this.controller.signal.reason as AbortReason, 'the step was cancelled before it started', false));
     }
-    await this.send('report_step_started', 'started', { ...this.ids(), workerId: this.settings.workerId });
+    const delayMs = this.settings.startedReportDelayMs ?? DEFAULT_STARTED_REPORT_DELAY_MS;
+    if (delayMs <= 0) {
+      await this.reportStarted();
+      return this.run();
+    }
+    const timer = setTimeout(() => void this.reportStarted(), delayMs);
+    try {
+      await this.run();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async run(): Promise<void> {
     const handlerName = typeof this.spec.handler === 'string' ? this.spec.handler : '';
     const registration = this.settings.handlers.get(handlerName);
     if (!registration) {
@@ -105,18 +131,34 @@ export class TaskAttempt {
     await this.report(report);
   }
 
+  /**
+   * Sends `report_step_started` once. A failure is only logged: the result
+   * implies the start, and its own publish failing is what redelivers the step.
+   */
+  private reportStarted(): Promise<void> {
+    this.started ??= this.send('report_step_started', 'started', { ...this.ids(), workerId: this.settings.workerId }).then(
+      () => undefined,
+      (err: unknown) => this.log.warn('started report not sent', { err }),
+    );
+    return this.started;
+  }
+
   private heartbeat(every: number): void {
     const now = Date.now();
     if (now - this.lastHeartbeatAt < every) return;
     this.lastHeartbeatAt = now;
     const n = ++this.heartbeats;
-    const sent = this.send('heartbeat_step', `heartbeat-${n}`, this.ids()).catch((err: unknown) => this.log.warn('heartbeat not sent', { err }));
+    // The executor keeps beats only for a running step: the start goes first.
+    const sent = this.reportStarted()
+      .then(() => this.send('heartbeat_step', `heartbeat-${n}`, this.ids()))
+      .catch((err: unknown) => this.log.warn('heartbeat not sent', { err }));
     this.pendingHeartbeats.add(sent);
     void sent.finally(() => this.pendingHeartbeats.delete(sent));
   }
 
   private async report(report: AttemptReport): Promise<void> {
     const { outcome, usage, reportedUsage } = report;
+    await this.started;
     await this.send('report_step_result', 'result', { ...this.ids(), outcome, usage, reportedUsage });
     const status = outcome.status;
     const fields = {

@@ -8,6 +8,7 @@ import { publishEvent, type CommandEnvelope } from '@steward/messaging';
 import { Logger } from '@steward/observability';
 import { eventually, useTestEnvironment } from '@steward/testing';
 import { loadHandlers } from './handler.load';
+import { DEFAULT_STARTED_REPORT_DELAY_MS } from './task.attempt';
 import { WorkerPool } from './worker.pool';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'handlers');
@@ -126,7 +127,7 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
     expect(pool.taskProcessPids()).toHaveLength(isolation === 'warm' ? 3 : 0);
   });
 
-  it('reports started, then the outputs, usage and reported usage as commands to the executor', async () => {
+  it('reports started (its handler heartbeats), then the outputs, usage and reported usage as commands to the executor', async () => {
     const runId = newRun();
     await publish(stepQueued(runId, 'echo', { supplier: 'acme' }));
     const result = await resultOf(runId);
@@ -145,6 +146,23 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
       expect(info.num_ack_pending).toBe(0);
       expect(info.num_pending).toBe(0);
     });
+  });
+
+  it('reports only the result of a quick attempt that does not heartbeat: the result implies the start', async () => {
+    const runId = newRun();
+    await publish(stepQueued(runId, 'fail-coded', {}));
+    await resultOf(runId);
+    // Past the delay after which a start would have been reported.
+    await new Promise((r) => setTimeout(r, 2 * DEFAULT_STARTED_REPORT_DELAY_MS));
+    expect(commandsOf(runId).map((c) => c.name)).toEqual(['report_step_result']);
+  });
+
+  it('reports the start of an attempt that runs past the delay, before its result', async () => {
+    const runId = newRun();
+    await publish(stepQueued(runId, 'cpu-burner', { ms: 2 * DEFAULT_STARTED_REPORT_DELAY_MS }));
+    await resultOf(runId);
+    expect(commandsOf(runId).map((c) => c.name)).toEqual(['report_step_started', 'report_step_result']);
+    expect(commandsOf(runId, 'report_step_started')[0]!.command.payload).toEqual({ runId, stepId: 'work', attempt: 1, workerId: 'test-worker' });
   });
 
   it('gives a redelivered attempt the same command ids, so the executor sees one result', async () => {

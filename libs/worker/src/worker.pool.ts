@@ -47,6 +47,8 @@ export interface WorkerPoolOptions {
   isolation?: IsolationMode;
   /** Warm isolation: attempts one task process runs before it is replaced. Default 100. */
   isolateMaxAttempts?: number;
+  /** How long an attempt runs before `report_step_started` is sent (shorter ones report only the result). Default 250; 0 sends it first. */
+  startedReportDelayMs?: number;
 }
 
 type StepQueuedData = EventData<typeof StepQueued>;
@@ -208,6 +210,7 @@ export class WorkerPool {
         ...(this.options.killGraceMs !== undefined && { killGraceMs: this.options.killGraceMs }),
         ...(this.options.sampleIntervalMs !== undefined && { sampleIntervalMs: this.options.sampleIntervalMs }),
         ...(this.warm && { isolate: this.warm.run.bind(this.warm) }),
+        ...(this.options.startedReportDelayMs !== undefined && { startedReportDelayMs: this.options.startedReportDelayMs }),
       };
       const attempt = new TaskAttempt(envelope, data, settings);
       const cancelledBefore = this.cancelled.has(data.runId) || this.cancelled.has(`${data.runId}:${data.stepId}`);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type BeforeApplicationShutdown, type Dynami
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { allEvents, EventRegistry } from '@steward/contracts';
+import { allEvents, EventRegistry, ScheduleRunRequested, TimerFired } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
@@ -19,11 +19,23 @@ import { RunProjector } from './projection/run.projector';
 import { AdmissionRepository } from './runs/admission.repository';
 import { RunEngine } from './runs/run.engine';
 import { RunRequestService } from './runs/run-request.service';
+import { runRequestBatcher } from './runs/run-request.batcher';
+import { commandBatcher } from './commands/command.batcher';
+import { EVENTS_CONSUMER } from './runs/run-events.controller';
 import { TimerFiredService } from './timers/timer-fired.service';
+import { TIMER_OWNER } from './timers/run-timers.plan';
 
 const NATS = Symbol('NATS');
 const HANDLERS = Symbol('HANDLERS');
 const WORKERS = Symbol('WORKERS');
+
+/**
+ * The executor's event durables (the inbox keeps one consumer name,
+ * `executor`, for both). They replaced the single `executor` durable over
+ * every event: after an upgrade the old one is left unused and may be deleted.
+ */
+export const RUN_REQUESTS_DURABLE = 'executor-runs';
+export const TIMERS_DURABLE = 'executor-timers';
 
 /** Outcome events of run commands carry the run id, so a refusal shows in the run's timeline. */
 function runIdOf(payload: unknown) {
@@ -108,14 +120,25 @@ export class ExecutorModule {
     const admission = new AdmissionRepository();
     const projector = new RunProjector(runs, new BaselineRepository(config.EXECUTOR_BASELINE_WINDOW));
     const engine = new RunEngine(store, runs, admission, projector, clock, { scheduleToStartMs: config.EXECUTOR_SCHEDULE_TO_START_MS });
+    const requests = new RunRequestService(engine, admission, clock);
+    const commands = new CommandRunner(pool, store, { service: 'executor', outcomeMetadata: runIdOf });
     const handlers: ExecutorHandlers = {
       pool,
       store,
       engine,
       runs,
-      requests: new RunRequestService(engine, admission, clock),
+      requests,
+      runRequests: runRequestBatcher(pool, store, requests, EVENTS_CONSUMER, {
+        maxBatch: config.EXECUTOR_RUN_REQUEST_BATCH,
+        maxWaitMs: config.EXECUTOR_BATCH_WAIT_MS,
+        parallel: 2,
+      }),
+      // One report batch at a time per replica: a batch can hold rows of several runs and, through
+      // admission, a concurrency key; two of them could wait on each other (Postgres would break the
+      // deadlock and the batch would be retried one report at a time, but slowly).
+      workerReports: commandBatcher(pool, store, commands, projector, { maxBatch: config.EXECUTOR_REPORT_BATCH, maxWaitMs: config.EXECUTOR_BATCH_WAIT_MS, parallel: 1 }),
       timers: new TimerFiredService(store, engine, runs, clock, random),
-      commands: new CommandRunner(pool, store, { service: 'executor', outcomeMetadata: runIdOf }),
+      commands,
       clock,
       random,
     };
@@ -129,9 +152,12 @@ export class ExecutorModule {
       logger,
       metrics,
       consumers: [
-        // Every event: NATS 2.9 allows one filter, and the executor needs run requests and its timers.
-        { stream: 'EVENTS', durable: 'executor', filter: subjects.events(), concurrency: config.EXECUTOR_EVENT_CONCURRENCY, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
-        { stream: 'COMMANDS', durable: 'executor-cmd', filter: subjects.commands('executor'), concurrency: config.EXECUTOR_COMMAND_CONCURRENCY, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
+        // One durable per event type the executor takes (NATS 2.9 allows one filter each): run
+        // requests, and the timers routed to it. A consumer of every event would receive, decode
+        // and ack the ~9 events of each run only to skip them.
+        { stream: 'EVENTS', durable: RUN_REQUESTS_DURABLE, filter: subjects.events(ScheduleRunRequested.type), concurrency: config.EXECUTOR_RUN_REQUEST_BATCH, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
+        { stream: 'EVENTS', durable: TIMERS_DURABLE, filter: subjects.event(TimerFired.type, TIMER_OWNER), concurrency: config.EXECUTOR_EVENT_CONCURRENCY, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
+        { stream: 'COMMANDS', durable: 'executor-cmd', filter: subjects.commands('executor'), concurrency: config.EXECUTOR_COMMAND_CONCURRENCY + config.EXECUTOR_REPORT_BATCH, ackWaitMs: config.EXECUTOR_ACK_WAIT_MS },
       ],
     });
     // The built-in pool: the task queues this executor serves itself, from STEWARD_HANDLERS.

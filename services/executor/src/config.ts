@@ -7,6 +7,23 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   PORT: intFromEnv(8083),
   /** Messages handled at once per consumer; handleCommand retries on stream conflicts, so > 1 is safe. */
   EXECUTOR_EVENT_CONCURRENCY: intFromEnv(8),
+  /**
+   * Run requests taken at once; those waiting together share one
+   * transaction (at most two such transactions at a time), so this is the
+   * largest batch. They hold no connection while they wait. Each opens a
+   * savepoint (see EXECUTOR_REPORT_BATCH).
+   */
+  EXECUTOR_RUN_REQUEST_BATCH: intFromEnv(24),
+  /**
+   * Worker reports (started, heartbeat, result) taken at once beyond
+   * EXECUTOR_COMMAND_CONCURRENCY; those waiting together share one
+   * transaction. Each opens two savepoints, and Postgres keeps 64
+   * subtransactions per transaction in shared memory before every other
+   * session's snapshots get slower: keep batches well under 32.
+   */
+  EXECUTOR_REPORT_BATCH: intFromEnv(12),
+  /** How long a lone run request waits for others to share its transaction. */
+  EXECUTOR_BATCH_WAIT_MS: nonNegativeInt(2),
   EXECUTOR_COMMAND_CONCURRENCY: intFromEnv(8),
   /**
    * How long a queued attempt may wait for a worker before it times out
@@ -17,7 +34,11 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   EXECUTOR_SCHEDULE_TO_START_MS: nonNegativeInt(60 * 60_000),
   /** Runs (and step runs) a duration baseline is computed over. */
   EXECUTOR_BASELINE_WINDOW: intFromEnv(50),
-  EXECUTOR_DB_POOL_SIZE: intFromEnv(16),
+  /**
+   * Opened on demand. Each command or timer handler holds one connection
+   * (and a lost append race briefly a second); batches hold one each.
+   */
+  EXECUTOR_DB_POOL_SIZE: intFromEnv(32),
   /** JetStream ack wait of the executor's consumers: how soon a crashed replica's messages go to another. */
   EXECUTOR_ACK_WAIT_MS: intFromEnv(30_000),
   /** Folders of task handler modules for the built-in worker pool (':'-separated); empty runs no pool. */

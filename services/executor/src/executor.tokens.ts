@@ -2,3 +2,7 @@
 export const CLOCK = Symbol('CLOCK');
 export const RANDOM = Symbol('RANDOM');
 export const POOL = Symbol('POOL');
+/** The group-commit batcher of `schedule.run_requested` (runRequestBatcher). */
+export const RUN_REQUESTS = Symbol('RUN_REQUESTS');
+/** The group-commit batcher of the workers' reports (commandBatcher). */
+export const WORKER_REPORTS = Symbol('WORKER_REPORTS');

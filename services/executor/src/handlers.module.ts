@@ -5,7 +5,10 @@ import type { Clock, Random } from './clock';
 import { CommandRunner } from '@steward/runtime';
 import { OperatorCommandsController } from './commands/operator-commands.controller';
 import { WorkerCommandsController } from './commands/worker-commands.controller';
-import { CLOCK, POOL, RANDOM } from './executor.tokens';
+import type { EventEnvelope } from '@steward/contracts';
+import type { InboxBatcher } from '@steward/event-store';
+import type { BatchedCommand } from './commands/command.batcher';
+import { CLOCK, POOL, RANDOM, RUN_REQUESTS, WORKER_REPORTS } from './executor.tokens';
 import { RunProjectionRepository } from './projection/run-projection.repository';
 import { RunEngine } from './runs/run.engine';
 import { RunEventsController } from './runs/run-events.controller';
@@ -18,6 +21,8 @@ export interface ExecutorHandlers {
   engine: RunEngine;
   runs: RunProjectionRepository;
   requests: RunRequestService;
+  runRequests: InboxBatcher<EventEnvelope>;
+  workerReports: InboxBatcher<BatchedCommand>;
   timers: TimerFiredService;
   commands: CommandRunner;
   clock: Clock;
@@ -39,6 +44,8 @@ export class ExecutorHandlersModule {
       { provide: RunEngine, useValue: h.engine },
       { provide: RunProjectionRepository, useValue: h.runs },
       { provide: RunRequestService, useValue: h.requests },
+      { provide: RUN_REQUESTS, useValue: h.runRequests },
+      { provide: WORKER_REPORTS, useValue: h.workerReports },
       { provide: TimerFiredService, useValue: h.timers },
       { provide: CommandRunner, useValue: h.commands },
       { provide: CLOCK, useValue: h.clock },

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { allEvents, EventRegistry } from '@steward/contracts';
+import { allEvents, EventRegistry, TimerCancelled, TimerRequested } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { PresenceReporter } from '@steward/messaging';
 import { HealthModule, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { CLOCK, systemClock, type Clock } from './clock';
 import { CommandOutcomes } from './commands/command.outcome';
 import type { SchedulerConfig } from './config';
@@ -19,9 +19,11 @@ import { TimerEventHandler } from './timers/timer.handler';
 import { TimerRepository } from './timers/timer.repository';
 import { TimerScheduler } from './timers/timer.scheduler';
 import { TimerService } from './timers/timer.service';
+import { TriggerRoutingRegistry } from './triggers/trigger.registry';
 import { TriggerService } from './triggers/trigger.service';
 import { SCHEDULER_COMMANDS, WorkflowCommandHandler } from './workflows/workflow.handler';
 import { WorkflowProjection } from './workflows/workflow.projection';
+import { workflowRebuildTarget } from './workflows/workflow.rebuild';
 import { WorkflowRepository } from './workflows/workflow.repository';
 import { WorkflowService } from './workflows/workflow.service';
 
@@ -46,10 +48,12 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(POOL) private readonly pool: Pool,
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject('AUTO_TICK') private readonly autoTick: boolean,
+    @Inject(ProjectionRebuildRunner) private readonly rebuilds: ProjectionRebuildRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.autoTick) this.ticks.start();
+    await this.rebuilds.start();
     await this.presence.start();
   }
 
@@ -57,6 +61,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     // Leave the directory first: from here on this instance takes no more work.
     await this.presence.stop();
     await this.ticks.stop();
+    await this.rebuilds.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -68,8 +73,9 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
 export class SchedulerModule {
   static async forRoot(config: SchedulerConfig, logger: Logger, options: SchedulerModuleOptions = {}): Promise<DynamicModule> {
     const clock = options.clock ?? systemClock;
-    // Each handler holds one connection for its transaction; a lost append race briefly needs a second.
-    const runtime = await openRuntime({ service: 'scheduler', config, logger, poolSize: config.CONSUMER_CONCURRENCY * 2 + 6 });
+    // Each command handler holds one connection for its transaction, and a lost append race briefly needs a
+    // second; an event handler holds one only when its event triggers a run. Opened on demand.
+    const runtime = await openRuntime({ service: 'scheduler', config, logger, poolSize: config.CONSUMER_CONCURRENCY * 2 + config.SCHEDULER_EVENT_CONCURRENCY + 6 });
     const { pool, nc, subjects, metrics } = runtime;
     await ensureSchedulerSchema(pool);
 
@@ -78,26 +84,35 @@ export class SchedulerModule {
     const workflows = new WorkflowRepository();
     const schedules = new ScheduleRepository();
     const timers = new TimerRepository();
-    const outcomes = new CommandOutcomes(pool, store);
+    const outcomes = new CommandOutcomes(pool, store, { maxBatch: config.SCHEDULER_COMMAND_BATCH, maxWaitMs: config.SCHEDULER_BATCH_WAIT_MS, parallel: 2 });
     const occurrences = new OccurrenceScheduler(pool, store, schedules, { graceMs: config.SCHEDULE_GRACE_MS }, logger, metrics);
     const timerScheduler = new TimerScheduler(pool, store, timers, config.TIMER_BATCH_SIZE, metrics);
     const ticks = new TickLoop(occurrences, timerScheduler, clock, config.SCHEDULER_TICK_MS, logger, metrics);
+    const projection = new WorkflowProjection(workflows, schedules);
+    const rebuilds = new ProjectionRebuildRunner(
+      new ProjectionRebuilder(workflowRebuildTarget(projection), { pool, nc, subjects, registry, logger }),
+      'scheduler',
+      { pool, logger },
+      { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
+    );
 
+    // Timer requests and cancellations are validated on delivery; any other type only if it triggers a run.
+    const routing = new TriggerRoutingRegistry(allEvents, new Set([TimerRequested.type, TimerCancelled.type]));
     const server = new SchedulerJetStreamServer({
       natsUrl: config.NATS_URL,
       subjects,
       service: 'scheduler',
-      registry,
+      registry: routing,
       logger,
       metrics,
       connection: nc,
       topology: false,
       consumers: [
-        { stream: 'COMMANDS', filter: subjects.commands('scheduler'), concurrency: config.CONSUMER_CONCURRENCY },
+        { stream: 'COMMANDS', filter: subjects.commands('scheduler'), concurrency: config.CONSUMER_CONCURRENCY + config.SCHEDULER_COMMAND_BATCH },
         // Every event: timer requests from any service, and any type an `on:` schedule may name (one filter on NATS 2.9).
-        { stream: 'EVENTS', filter: subjects.events(), concurrency: config.CONSUMER_CONCURRENCY },
+        { stream: 'EVENTS', filter: subjects.events(), concurrency: config.SCHEDULER_EVENT_CONCURRENCY },
       ],
-    }, registry);
+    }, routing);
     const presence = new PresenceReporter(nc, subjects, {
       service: 'scheduler',
       ...(options.instance !== undefined && { instance: options.instance }),
@@ -124,9 +139,10 @@ export class SchedulerModule {
         { provide: PresenceReporter, useValue: presence },
         { provide: 'AUTO_TICK', useValue: options.autoTick !== false },
         { provide: TickLoop, useValue: ticks },
-        { provide: WorkflowService, useValue: new WorkflowService(store, outcomes, new WorkflowProjection(workflows, schedules), clock) },
+        { provide: ProjectionRebuildRunner, useValue: rebuilds },
+        { provide: WorkflowService, useValue: new WorkflowService(store, outcomes, projection, clock) },
         { provide: ManualRunService, useValue: new ManualRunService(store, outcomes, clock) },
-        { provide: TimerService, useValue: new TimerService(pool, store, timers) },
+        { provide: TimerService, useValue: new TimerService(pool, store, timers, { maxBatch: config.SCHEDULER_EVENT_CONCURRENCY, maxWaitMs: config.SCHEDULER_BATCH_WAIT_MS, parallel: 2 }) },
         { provide: TriggerService, useValue: new TriggerService(pool, store, workflows, clock, metrics) },
         SchedulerLifecycle,
       ],

@@ -13,8 +13,23 @@ const SchedulerConfigSchema = BaseConfigSchema.extend({
   SCHEDULE_GRACE_MS: intFromEnv(30_000),
   /** Due timers fired per transaction; a backlog drains over a few ticks. */
   TIMER_BATCH_SIZE: intFromEnv(200),
-  /** Parallel event and command handlers per replica. */
+  /** Parallel command handlers per replica (each holds a connection for its transaction). */
   CONSUMER_CONCURRENCY: intFromEnv(8),
+  /**
+   * Events handled at once per replica. Most hold no connection: trigger
+   * lookups of events handled together share one statement, and timer
+   * requests share transactions (at most two at a time), so this is also
+   * the largest such batch.
+   */
+  SCHEDULER_EVENT_CONCURRENCY: intFromEnv(32),
+  /**
+   * start_run commands taken at once beyond CONSUMER_CONCURRENCY; those
+   * waiting together share one transaction (one savepoint each, so keep it
+   * well under Postgres's 64 cached subtransactions).
+   */
+  SCHEDULER_COMMAND_BATCH: intFromEnv(24),
+  /** How long a lone timer request or start_run waits for others to share its transaction. */
+  SCHEDULER_BATCH_WAIT_MS: z.coerce.number().int().nonnegative().default(2),
 });
 
 export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;

@@ -1,14 +1,21 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
+import type { InboxBatcher, Queryable } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
-import { CLOCK, RANDOM } from '../executor.tokens';
+import { CLOCK, RANDOM, WORKER_REPORTS } from '../executor.tokens';
 import type { Clock, Random } from '../clock';
 import { RunProjectionRepository } from '../projection/run-projection.repository';
 import { RunEngine } from '../runs/run.engine';
 import { CommandRunner } from '@steward/runtime';
+import type { BatchedCommand } from './command.batcher';
 import { HeartbeatPayload, StepResultPayload, StepStartedPayload } from './command.schemas';
 
-/** What workers report about the attempts they run (docs/execution-contract.md). */
+/**
+ * What workers report about the attempts they run (docs/execution-contract.md).
+ * Reports delivered together share a transaction (commandBatcher); each
+ * handler resolves once its command's outcome is committed, so the message
+ * is acked after that, as with a transaction of its own.
+ */
 @Controller()
 export class WorkerCommandsController {
   constructor(
@@ -17,12 +24,15 @@ export class WorkerCommandsController {
     @Inject(RunProjectionRepository) private readonly runs: RunProjectionRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RANDOM) private readonly random: Random,
+    @Inject(WORKER_REPORTS) private readonly reports: InboxBatcher<BatchedCommand>,
   ) {}
 
   @EventPattern('cmd:report_step_started')
   async started(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.commands.run(command, StepStartedPayload, (tx, p, meta) =>
-      this.engine.execute(tx, { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() }, meta),
+    await this.batched(command, (tx) =>
+      this.commands.runInTransaction(tx, command, StepStartedPayload, (tx, p, meta) =>
+        this.engine.execute(tx, { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() }, meta),
+      ),
     );
   }
 
@@ -33,29 +43,38 @@ export class WorkerCommandsController {
    */
   @EventPattern('cmd:heartbeat_step')
   async heartbeat(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.commands.run(
-      command,
-      HeartbeatPayload,
-      async (tx, p) => {
-        await this.runs.recordHeartbeat(tx, p.runId, p.stepId, p.attempt, this.clock.now());
-        return [];
-      },
-      { quietWhenAccepted: true },
+    await this.batched(command, (tx) =>
+      this.commands.runInTransaction(
+        tx,
+        command,
+        HeartbeatPayload,
+        async (tx, p) => {
+          await this.runs.recordHeartbeat(tx, p.runId, p.stepId, p.attempt, this.clock.now());
+          return [];
+        },
+        { quietWhenAccepted: true },
+      ),
     );
   }
 
   @EventPattern('cmd:report_step_result')
   async result(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.commands.run(command, StepResultPayload, (tx, p, meta) => {
-      const base = { runId: p.runId, stepId: p.stepId, attempt: p.attempt, now: this.clock.now(), ...(p.reportedUsage !== undefined && { reportedUsage: p.reportedUsage }) };
-      const usage = p.usage as Record<string, number> | undefined;
-      return this.engine.execute(
-        tx,
-        p.outcome.status === 'succeeded'
-          ? { type: 'StepSucceeded', ...base, outputs: p.outcome.outputs, ...(usage !== undefined && { usage }) }
-          : { type: 'StepFailed', ...base, error: p.outcome.error, ...(usage !== undefined && { usage }), random: this.random() },
-        meta,
-      );
-    });
+    await this.batched(command, (tx) =>
+      this.commands.runInTransaction(tx, command, StepResultPayload, (tx, p, meta) => {
+        const base = { runId: p.runId, stepId: p.stepId, attempt: p.attempt, now: this.clock.now(), ...(p.reportedUsage !== undefined && { reportedUsage: p.reportedUsage }) };
+        const usage = p.usage as Record<string, number> | undefined;
+        return this.engine.execute(
+          tx,
+          p.outcome.status === 'succeeded'
+            ? { type: 'StepSucceeded', ...base, outputs: p.outcome.outputs, ...(usage !== undefined && { usage }) }
+            : { type: 'StepFailed', ...base, error: p.outcome.error, ...(usage !== undefined && { usage }), random: this.random() },
+          meta,
+        );
+      }),
+    );
+  }
+
+  private async batched(command: CommandEnvelope, run: (tx: Queryable) => Promise<unknown>): Promise<void> {
+    await this.reports.submit({ command, run });
   }
 }

@@ -36,6 +36,9 @@ CREATE INDEX IF NOT EXISTS executor_runs_by_workflow ON executor_runs (workflow_
 -- Admission counts the open runs of one concurrency key, and picks its oldest pending run.
 CREATE INDEX IF NOT EXISTS executor_runs_open ON executor_runs (concurrency_key, status, requested_at, run_id)
   WHERE status IN ('pending', 'queued', 'running', 'awaiting_approval');
+-- Every run.succeeded refreshes its workflow's baselines from the last N successful runs:
+-- without it that was a sort of all the workflow's successful runs, growing with its history.
+CREATE INDEX IF NOT EXISTS executor_runs_succeeded ON executor_runs (workflow_id, ended_at DESC, run_id DESC) WHERE status = 'succeeded';
 
 CREATE TABLE IF NOT EXISTS executor_steps (
   run_id            text        NOT NULL,

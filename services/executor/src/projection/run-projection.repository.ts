@@ -43,18 +43,30 @@ export interface StepProgress {
 }
 
 export class RunProjectionRepository {
-  async insertRun(tx: Queryable, run: RunRow, steps: StepRow[]): Promise<void> {
+  /** The run row and its step rows in one statement; `queuedAt`: the run was admitted in the same decision. */
+  async insertRun(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt?: string): Promise<void> {
     await tx.query(
-      `INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, updated_at)
-       VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (run_id) DO NOTHING`,
-      [run.runId, run.workflowId, run.version, run.trigger, run.occurrenceId ?? null, run.concurrencyKey, run.concurrencyLimit, run.timeoutMs ?? null, run.requestedAt],
-    );
-    await tx.query(
-      `INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms)
+      `WITH run AS (
+         INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, queued_at, updated_at)
+         VALUES ($1, $2, $3, CASE WHEN $11::timestamptz IS NULL THEN 'pending' ELSE 'queued' END, $4, $5, $6, $7, $8, $9, $11, COALESCE($11, $9)) ON CONFLICT (run_id) DO NOTHING
+       )
+       INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms)
        SELECT $1, s.step_id, $2, s.position, s.kind, s.needs, 'pending', s.start_to_close_ms
-       FROM jsonb_to_recordset($3::jsonb) AS s(step_id text, position int, kind text, needs text[], start_to_close_ms bigint)
+       FROM jsonb_to_recordset($10::jsonb) AS s(step_id text, position int, kind text, needs text[], start_to_close_ms bigint)
        ON CONFLICT (run_id, step_id) DO NOTHING`,
-      [run.runId, run.workflowId, JSON.stringify(steps.map((s) => ({ step_id: s.stepId, position: s.position, kind: s.kind, needs: s.needs, start_to_close_ms: s.startToCloseMs })))],
+      [
+        run.runId,
+        run.workflowId,
+        run.version,
+        run.trigger,
+        run.occurrenceId ?? null,
+        run.concurrencyKey,
+        run.concurrencyLimit,
+        run.timeoutMs ?? null,
+        run.requestedAt,
+        JSON.stringify(steps.map((s) => ({ step_id: s.stepId, position: s.position, kind: s.kind, needs: s.needs, start_to_close_ms: s.startToCloseMs }))),
+        queuedAt ?? null,
+      ],
     );
   }
 
@@ -74,13 +86,13 @@ export class RunProjectionRepository {
     await tx.query(`UPDATE executor_runs SET status = $2, updated_at = $3${stamp} WHERE run_id = $1`, [runId, status, at]);
   }
 
-  /** `durationMs` null: measured from the request. */
-  async endRun(tx: Queryable, runId: string, status: string, at: string, durationMs: number | null, outcome?: Record<string, unknown>): Promise<void> {
+  /** `durationMs` null: measured from the request. `startedAt`: the run also started in the same decision. */
+  async endRun(tx: Queryable, runId: string, status: string, at: string, durationMs: number | null, outcome?: Record<string, unknown>, startedAt?: string): Promise<void> {
     await tx.query(
-      `UPDATE executor_runs SET status = $2, ended_at = $3, updated_at = $3, outcome = $5,
+      `UPDATE executor_runs SET status = $2, ended_at = $3, updated_at = $3, outcome = $5, started_at = COALESCE(started_at, $6::timestamptz),
               duration_ms = COALESCE($4::bigint, GREATEST(0, (EXTRACT(EPOCH FROM ($3::timestamptz - requested_at)) * 1000)::bigint))
        WHERE run_id = $1`,
-      [runId, status, at, durationMs, outcome ?? null],
+      [runId, status, at, durationMs, outcome ?? null, startedAt ?? null],
     );
   }
 
@@ -90,43 +102,57 @@ export class RunProjectionRepository {
 
   async queueAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, heartbeatMs?: number): Promise<void> {
     await tx.query(
-      `UPDATE executor_steps SET status = 'queued', attempt = $3, heartbeat_ms = COALESCE($4::bigint, heartbeat_ms), ended_at = NULL, duration_ms = NULL
-       WHERE run_id = $1 AND step_id = $2`,
-      [runId, stepId, attempt, heartbeatMs ?? null],
-    );
-    await tx.query(
-      `INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-      [runId, stepId, attempt, at],
+      `WITH step AS (
+         UPDATE executor_steps SET status = 'queued', attempt = $3, heartbeat_ms = COALESCE($5::bigint, heartbeat_ms), ended_at = NULL, duration_ms = NULL
+         WHERE run_id = $1 AND step_id = $2
+       )
+       INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+      [runId, stepId, attempt, at, heartbeatMs ?? null],
     );
   }
 
   async startAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, worker?: string): Promise<void> {
     await tx.query(
-      `UPDATE executor_steps SET status = 'running', started_at = COALESCE(started_at, $3::timestamptz), last_heartbeat_at = $3 WHERE run_id = $1 AND step_id = $2`,
-      [runId, stepId, at],
-    );
-    await tx.query(
-      `UPDATE executor_step_attempts SET started_at = $4, worker = $5 WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
+      `WITH step AS (
+         UPDATE executor_steps SET status = 'running', started_at = COALESCE(started_at, $4::timestamptz), last_heartbeat_at = $4 WHERE run_id = $1 AND step_id = $2
+       )
+       UPDATE executor_step_attempts SET started_at = $4, worker = $5 WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
       [runId, stepId, attempt, at, worker ?? null],
     );
   }
 
-  /** An attempt ended (succeeded, failed, timed out); the step's duration runs from its first start. */
+  /**
+   * An attempt ended (succeeded, failed, timed out); the step's duration runs
+   * from its first start. `started`: the attempt also started in the same
+   * decision (a result that overtook its start report), so both are written here.
+   */
   async endAttempt(
     tx: Queryable,
-    end: { runId: string; stepId: string; attempt: number; status: string; at: string; error?: unknown; usage?: unknown },
+    end: { runId: string; stepId: string; attempt: number; status: string; at: string; error?: unknown; usage?: unknown; started?: { at: string; worker?: string } },
   ): Promise<void> {
-    const { runId, stepId, attempt, status, at } = end;
+    const { runId, stepId, attempt, status, at, started } = end;
     await tx.query(
-      `UPDATE executor_steps SET status = $3, ended_at = $4, last_error = COALESCE($5::jsonb, last_error),
-              duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($4::timestamptz - started_at)) * 1000)::bigint) END
-       WHERE run_id = $1 AND step_id = $2`,
-      [runId, stepId, status, at, end.error === undefined ? null : JSON.stringify(end.error)],
-    );
-    await tx.query(
-      `UPDATE executor_step_attempts SET ended_at = COALESCE(ended_at, $4::timestamptz), outcome = COALESCE(outcome, $5::text), error = COALESCE(error, $6::jsonb), usage = COALESCE(usage, $7::jsonb)
+      `WITH step AS (
+         UPDATE executor_steps SET status = $4, ended_at = $5, last_error = COALESCE($6::jsonb, last_error),
+                started_at = COALESCE(started_at, $8::timestamptz), last_heartbeat_at = COALESCE($8::timestamptz, last_heartbeat_at),
+                duration_ms = CASE WHEN COALESCE(started_at, $8::timestamptz) IS NULL THEN NULL
+                                   ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($5::timestamptz - COALESCE(started_at, $8::timestamptz))) * 1000)::bigint) END
+         WHERE run_id = $1 AND step_id = $2
+       )
+       UPDATE executor_step_attempts SET ended_at = COALESCE(ended_at, $5::timestamptz), outcome = COALESCE(outcome, $4::text), error = COALESCE(error, $6::jsonb), usage = COALESCE(usage, $7::jsonb),
+              started_at = COALESCE($8::timestamptz, started_at), worker = CASE WHEN $8::timestamptz IS NULL THEN worker ELSE $9::text END
        WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
-      [runId, stepId, attempt, at, status, end.error === undefined ? null : JSON.stringify(end.error), end.usage === undefined ? null : JSON.stringify(end.usage)],
+      [
+        runId,
+        stepId,
+        attempt,
+        status,
+        at,
+        end.error === undefined ? null : JSON.stringify(end.error),
+        end.usage === undefined ? null : JSON.stringify(end.usage),
+        started?.at ?? null,
+        started?.worker ?? null,
+      ],
     );
   }
 

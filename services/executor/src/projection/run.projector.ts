@@ -5,15 +5,45 @@ import { slotOf } from '../runs/run-slot.policy';
 import type { BaselineRepository } from './baseline.repository';
 import type { RunProjectionRepository } from './run-projection.repository';
 
-type Handlers = { [T in RunEventType]: (tx: Queryable, data: RunEventOf<T>['data']) => Promise<void> };
+/**
+ * What one decision's earlier events left for a later one to write: a start
+ * followed by the end of the same attempt (or run) is one row update, not two.
+ */
+interface Pending {
+  /** step id -> its start, written with the attempt's end. */
+  steps: Map<string, { at: string; worker?: string }>;
+  /** The run's start, written with its end. */
+  runStartedAt?: string;
+}
+
+type Handlers = { [T in RunEventType]: (tx: Queryable, data: RunEventOf<T>['data'], event: StoredEvent, pending: Pending) => Promise<void> };
+
+const ENDS_ATTEMPT_ROW = new Set(['step.succeeded', 'step.failed', 'step.timed_out']);
+const ENDS_RUN_ROW = new Set(['run.succeeded', 'run.failed']);
+const stepIdOf = (e: StoredEvent): string | undefined => (e.data as { stepId?: string }).stepId;
+
+/**
+ * The worker behind a step.started that names none: a quick attempt's result
+ * implies its start (the decider emits step.started without a worker), and
+ * the worker's commands carry the actor `worker:<workerId>`.
+ */
+function workerOf(event: StoredEvent): string | undefined {
+  const actor = event.metadata.actor;
+  return actor?.startsWith('worker:') === true ? actor.slice('worker:'.length) : undefined;
+}
 
 /**
  * Folds run events into the executor's projection tables, in the
  * transaction that appended them. A switch-like table with one entry per
- * run event type: the compiler refuses a type without one.
+ * run event type: the compiler refuses a type without one. Events of one
+ * decision that touch the same row are written together (a run requested
+ * and admitted, an attempt or a run that started and ended): each
+ * statement is a round trip, and they are most of a run's cost.
  */
 export class RunProjector {
   private readonly handlers: Handlers;
+  /** Transactions of batches (withBaselinesDeferred): workflow -> time of its last success in the batch. */
+  private readonly deferredBaselines = new WeakMap<Queryable, Map<string, string>>();
 
   constructor(
     private readonly runs: RunProjectionRepository,
@@ -23,16 +53,38 @@ export class RunProjector {
   }
 
   async apply(tx: Queryable, events: StoredEvent[]): Promise<void> {
-    for (const e of events) {
-      const handler = this.handlers[e.type as RunEventType] as ((tx: Queryable, data: unknown) => Promise<void>) | undefined;
-      await handler?.(tx, e.data);
+    const pending: Pending = { steps: new Map() };
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const later = events.slice(i + 1);
+      const next = events[i + 1];
+      // Requested and admitted in one decision: the run row is written admitted.
+      if (e.type === 'run.requested' && next?.type === 'run.queued') {
+        await this.runRequested(tx, e.data as EventData<typeof RunRequested>, (next.data as { queuedAt: string }).queuedAt);
+        i++;
+        continue;
+      }
+      if (e.type === 'run.started' && later.some((l) => ENDS_RUN_ROW.has(l.type))) {
+        pending.runStartedAt = (e.data as { startedAt: string }).startedAt;
+        continue;
+      }
+      if (e.type === 'step.started' && later.some((l) => ENDS_ATTEMPT_ROW.has(l.type) && stepIdOf(l) === stepIdOf(e))) {
+        const d = e.data as { stepId: string; startedAt: string; worker?: string };
+        const worker = d.worker ?? workerOf(e);
+        pending.steps.set(d.stepId, { at: d.startedAt, ...(worker !== undefined && { worker }) });
+        continue;
+      }
+      const handler = this.handlers[e.type as RunEventType] as ((tx: Queryable, data: unknown, event: StoredEvent, pending: Pending) => Promise<void>) | undefined;
+      await handler?.(tx, e.data, e, pending);
     }
   }
 
   private buildHandlers(): Handlers {
     const r = this.runs;
-    const attemptEnd = (status: string) => (tx: Queryable, d: { runId: string; stepId: string; attempt: number }, at: string, error?: unknown, usage?: unknown) =>
-      r.endAttempt(tx, { runId: d.runId, stepId: d.stepId, attempt: d.attempt, status, at, error, usage });
+    const attemptEnd = (status: string) => (tx: Queryable, d: { runId: string; stepId: string; attempt: number }, pending: Pending, at: string, error?: unknown, usage?: unknown) => {
+      const started = pending.steps.get(d.stepId);
+      return r.endAttempt(tx, { runId: d.runId, stepId: d.stepId, attempt: d.attempt, status, at, error, usage, ...(started !== undefined && { started }) });
+    };
     return {
       'run.requested': (tx, d) => this.runRequested(tx, d),
       'run.queued': (tx, d) => r.markRun(tx, d.runId, 'queued', d.queuedAt, 'queued_at'),
@@ -40,20 +92,20 @@ export class RunProjector {
       'run.awaiting_approval': (tx, d) => r.markRun(tx, d.runId, 'awaiting_approval', d.at),
       'run.resumed': (tx, d) => r.markRun(tx, d.runId, 'running', d.at),
       'run.reopened': (tx, d) => r.reopenRun(tx, d.runId, d.at),
-      'run.succeeded': async (tx, d) => {
-        await r.endRun(tx, d.runId, 'succeeded', d.succeededAt, d.durationMs);
-        await this.baselines.refresh(tx, d.workflowId, d.succeededAt);
+      'run.succeeded': async (tx, d, _e, pending) => {
+        await r.endRun(tx, d.runId, 'succeeded', d.succeededAt, d.durationMs, undefined, pending.runStartedAt);
+        await this.refreshBaseline(tx, d.workflowId, d.succeededAt);
       },
-      'run.failed': (tx, d) => r.endRun(tx, d.runId, 'failed', d.failedAt, d.durationMs, { failedSteps: d.failedSteps }),
+      'run.failed': (tx, d, _e, pending) => r.endRun(tx, d.runId, 'failed', d.failedAt, d.durationMs, { failedSteps: d.failedSteps }, pending.runStartedAt),
       'run.cancelled': (tx, d) => this.runStopped(tx, d.runId, 'cancelled', d.cancelledAt, { ...(d.reason !== undefined && { reason: d.reason }), ...(d.actor !== undefined && { actor: d.actor }) }),
       'run.timed_out': (tx, d) => this.runStopped(tx, d.runId, 'timed_out', d.timedOutAt, { timeoutMs: d.timeoutMs }),
       'step.queued': (tx, d) => r.queueAttempt(tx, d.runId, d.stepId, d.attempt, d.queuedAt, d.timeouts.heartbeatMs),
-      'step.started': (tx, d) => r.startAttempt(tx, d.runId, d.stepId, d.attempt, d.startedAt, d.worker),
-      'step.succeeded': (tx, d) => attemptEnd('succeeded')(tx, d, d.succeededAt, undefined, usageOf(d)),
-      'step.failed': (tx, d) => attemptEnd('failed')(tx, d, d.failedAt, d.error, usageOf(d)),
-      'step.timed_out': async (tx, d) => {
+      'step.started': (tx, d, e) => r.startAttempt(tx, d.runId, d.stepId, d.attempt, d.startedAt, d.worker ?? workerOf(e)),
+      'step.succeeded': (tx, d, _e, pending) => attemptEnd('succeeded')(tx, d, pending, d.succeededAt, undefined, usageOf(d)),
+      'step.failed': (tx, d, _e, pending) => attemptEnd('failed')(tx, d, pending, d.failedAt, d.error, usageOf(d)),
+      'step.timed_out': async (tx, d, _e, pending) => {
         const error = { code: 'timeout', message: `${d.timeout.replace(/_/g, '-')} timeout`, retryable: d.timeout !== 'approval' };
-        await attemptEnd('timed_out')(tx, d, d.timedOutAt, error);
+        await attemptEnd('timed_out')(tx, d, pending, d.timedOutAt, error);
         if (d.timeout === 'approval') await r.decideApproval(tx, d.runId, d.stepId, 'timed_out', d.timedOutAt);
       },
       'step.retry_scheduled': (tx, d) => r.markStep(tx, d.runId, d.stepId, 'retrying'),
@@ -87,7 +139,34 @@ export class RunProjector {
     };
   }
 
-  private async runRequested(tx: Queryable, d: EventData<typeof RunRequested>): Promise<void> {
+  /**
+   * Runs `fn` (the messages of one batch, in its transaction) with duration
+   * baselines refreshed once per workflow at the end instead of after every
+   * run.succeeded: the refresh reads the workflow's last N successful runs,
+   * so only the one after the batch's last success counts, and it is the
+   * heaviest statement of a run. Same transaction, so never behind the runs.
+   */
+  async withBaselinesDeferred<T>(tx: Queryable, fn: () => Promise<T>): Promise<T> {
+    const pending = new Map<string, string>();
+    this.deferredBaselines.set(tx, pending);
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      this.deferredBaselines.delete(tx);
+    }
+    for (const [workflowId, at] of [...pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) await this.baselines.refresh(tx, workflowId, at);
+    return result;
+  }
+
+  private async refreshBaseline(tx: Queryable, workflowId: string, at: string): Promise<void> {
+    const deferred = this.deferredBaselines.get(tx);
+    if (deferred === undefined) return this.baselines.refresh(tx, workflowId, at);
+    const previous = deferred.get(workflowId);
+    if (previous === undefined || at > previous) deferred.set(workflowId, at);
+  }
+
+  private async runRequested(tx: Queryable, d: EventData<typeof RunRequested>, queuedAt?: string): Promise<void> {
     const definition = d.definition as unknown as WorkflowDefinition;
     const slot = slotOf(definition, d.input, d.trigger);
     await this.runs.insertRun(
@@ -104,6 +183,7 @@ export class RunProjector {
         requestedAt: d.requestedAt,
       },
       definition.steps.map((s, position) => ({ stepId: s.id, position, kind: s.kind, needs: s.needs, startToCloseMs: s.timeoutMs })),
+      queuedAt,
     );
   }
 

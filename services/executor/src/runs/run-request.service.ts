@@ -45,7 +45,7 @@ export class RunRequestService {
         admit: decision === 'admit',
       },
       metadata,
-      { workflowId: definition.id, concurrencyKey: slot.key, concurrencyLimit: slot.limit },
+      { workflowId: definition.id, concurrencyKey: slot.key, concurrencyLimit: slot.limit, timeoutMs: definition.timeoutMs ?? null },
     );
     if (requested.length === 0) return;
 

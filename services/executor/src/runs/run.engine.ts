@@ -1,10 +1,10 @@
-import type { EventMetadata, StoredEvent } from '@steward/contracts';
-import { handleCommand, type EventStore, type Queryable } from '@steward/event-store';
-import { runDecider, runStreamId, type RunCommand } from '@steward/workflow';
+import { uuidv7, type EventMetadata, type NewEvent, type StoredEvent } from '@steward/contracts';
+import { handleCommand, type Decider, type EventStore, type Queryable } from '@steward/event-store';
+import { runDecider, runStreamId, type RunCommand, type RunState } from '@steward/workflow';
 import type { Clock } from '../clock';
 import type { RunProjector } from '../projection/run.projector';
 import type { RunProjectionRepository } from '../projection/run-projection.repository';
-import { planTimers } from '../timers/run-timers.plan';
+import { planTimers, stepsStillRunning } from '../timers/run-timers.plan';
 import type { AdmissionRepository } from './admission.repository';
 
 const RUN_ENDED = new Set(['run.succeeded', 'run.failed', 'run.cancelled', 'run.timed_out']);
@@ -14,6 +14,8 @@ export interface KnownRun {
   workflowId: string;
   concurrencyKey: string;
   concurrencyLimit: number | null;
+  /** Whole-run timeout of the definition; null: none. */
+  timeoutMs: number | null;
 }
 
 export interface RunEngineOptions {
@@ -46,14 +48,49 @@ export class RunEngine {
     if (run !== undefined && run.concurrencyLimit !== null) await this.admission.lockKey(tx, run.concurrencyKey);
     const streamId = runStreamId(command.runId);
     const meta: EventMetadata = { ...metadata, runId: command.runId, ...(run !== undefined && { workflowId: run.workflowId }) };
-    const result = await handleCommand(this.store, streamId, runDecider, command, { tx, metadata: meta });
+    const runTimeoutMs = run?.timeoutMs ?? null;
+    const planned = new Set<string>();
+    const decider = this.withTimers(command.runId, runTimeoutMs, meta, planned);
+    const result = await handleCommand(this.store, streamId, decider, command, { tx, metadata: meta });
     if (result.events.length === 0) return [];
-    await this.projector.apply(tx, result.events);
-    await this.requestTimers(tx, command.runId, streamId, result.events, result.nextExpectedVersion, meta);
-    if (run !== undefined && result.events.some((e) => RUN_ENDED.has(e.type))) {
+    // The timers went into the same append, except where step timeouts had to be read first.
+    const events = planned.size === 0 ? result.events : result.events.filter((e) => !planned.has(e.eventId));
+    await this.projector.apply(tx, events);
+    if (planned.size === 0) await this.requestTimers(tx, command.runId, runTimeoutMs, streamId, events, result.nextExpectedVersion, meta);
+    if (run !== undefined && events.some((e) => RUN_ENDED.has(e.type))) {
       await this.admitWaiting(tx, run.concurrencyKey, run.concurrencyLimit, metadata);
     }
-    return result.events;
+    return events;
+  }
+
+  /**
+   * The run decider, with the `timer.requested` events its decision needs
+   * appended after it: one append (one round trip) for both. Ids are minted
+   * here so a timer can name its cause; the ids of the timers go into
+   * `planned`. An attempt that started and still runs needs its step
+   * timeouts, a read the decider cannot make: such decisions get their
+   * timers after the append (requestTimers), and `planned` stays empty.
+   */
+  private withTimers(runId: string, runTimeoutMs: number | null, meta: EventMetadata, planned: Set<string>): Decider<RunState, RunCommand> {
+    const scheduleToStartMs = this.options.scheduleToStartMs;
+    return {
+      ...runDecider,
+      decide: (command, state) => {
+        planned.clear();
+        const decided: NewEvent[] = runDecider.decide(command, state).map((e) => ({ ...e, id: uuidv7() }));
+        const asStored = decided.map((e) => ({ type: e.type, data: e.data, eventId: e.id }) as StoredEvent);
+        if (decided.length === 0 || stepsStillRunning(asStored)) return decided;
+        const timers = planTimers(asStored, {
+          runId,
+          ...(runTimeoutMs !== null && { runTimeoutMs }),
+          scheduleToStartMs,
+          stepTimeouts: () => undefined,
+          metadata: meta,
+        }).map((t) => ({ ...t, id: uuidv7() }));
+        for (const t of timers) planned.add(t.id);
+        return [...decided, ...timers];
+      },
+    };
   }
 
   /** A slot of `key` freed: admit its oldest pending runs while there is room. */
@@ -71,13 +108,14 @@ export class RunEngine {
     }
   }
 
-  private async requestTimers(tx: Queryable, runId: string, streamId: string, events: StoredEvent[], version: number, meta: EventMetadata): Promise<void> {
-    const needsLookup = events.some((e) => e.type === 'step.started' || e.type === 'run.queued');
-    const timeouts = needsLookup ? await this.runs.stepTimeouts(tx, runId) : new Map();
-    const runTimeoutMs = needsLookup ? ((await this.runs.findRun(tx, runId))?.timeoutMs ?? undefined) : undefined;
+  /** `runTimeoutMs` comes with the run handle the command already read: no second read of the run row. */
+  private async requestTimers(tx: Queryable, runId: string, runTimeoutMs: number | null, streamId: string, events: StoredEvent[], version: number, meta: EventMetadata): Promise<void> {
+    // Step timeouts are read only for an attempt that started and is still running after this batch
+    // (a folded report, start and result in one command, arms no start-to-close timer).
+    const timeouts = stepsStillRunning(events) ? await this.runs.stepTimeouts(tx, runId) : new Map();
     const timers = planTimers(events, {
       runId,
-      ...(runTimeoutMs !== undefined && { runTimeoutMs }),
+      ...(runTimeoutMs !== null && { runTimeoutMs }),
       scheduleToStartMs: this.options.scheduleToStartMs,
       stepTimeouts: (stepId) => timeouts.get(stepId),
       metadata: meta,

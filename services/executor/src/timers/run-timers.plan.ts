@@ -72,6 +72,11 @@ function settledLater(events: StoredEvent[], index: number, stepId: string, type
 
 const ENDS_ATTEMPT = ['step.succeeded', 'step.failed', 'step.timed_out', 'step.cancelled'] as const;
 
+/** Whether an attempt of the batch started and is still running after it: only then are step timeouts needed. */
+export function stepsStillRunning(events: StoredEvent[]): boolean {
+  return events.some((e, i) => e.type === 'step.started' && !settledLater(events, i, (e.data as Data).stepId!, ENDS_ATTEMPT));
+}
+
 export function planTimers(events: StoredEvent[], ctx: TimerContext): NewEvent[] {
   const out: NewEvent[] = [];
   const { runId } = ctx;

@@ -1,5 +1,5 @@
 import type { EventMetadata, StoredEvent } from '@steward/contracts';
-import type { EventStore, Queryable } from '@steward/event-store';
+import { InboxBatcher, type EventStore, type InboxBatcherOptions, type Queryable } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
 import { CommandRunner } from '@steward/runtime';
 import type { Pool } from 'pg';
@@ -16,6 +16,13 @@ export function commandMetadata(cmd: CommandEnvelope, extra: EventMetadata = {})
   };
 }
 
+export type CommandBatching = Pick<InboxBatcherOptions, 'maxBatch' | 'maxWaitMs' | 'parallel'>;
+
+interface Batched {
+  cmd: CommandEnvelope;
+  fn: (tx: Queryable) => Promise<StoredEvent[]>;
+}
+
 /** Each scheduler command validates its own payload (parsePayload names the command in its errors). */
 const OWN_VALIDATION = z.unknown();
 
@@ -27,12 +34,26 @@ const OWN_VALIDATION = z.unknown();
  */
 export class CommandOutcomes {
   private readonly runner: CommandRunner;
+  private readonly batcher: InboxBatcher<Batched>;
 
-  constructor(pool: Pool, store: EventStore) {
+  constructor(pool: Pool, store: EventStore, batching: CommandBatching) {
     this.runner = new CommandRunner(pool, store, { service: 'scheduler' });
+    this.batcher = new InboxBatcher<Batched>(pool, store, { consumer: this.runner.inboxConsumer, ...batching }, (b) => b.cmd.commandId, async (tx, items) => {
+      for (const b of items) await this.runner.runInTransaction(tx, b.cmd, OWN_VALIDATION, (tx) => b.fn(tx));
+    });
   }
 
   async handle(cmd: CommandEnvelope, fn: (tx: Queryable) => Promise<StoredEvent[]>): Promise<void> {
     await this.runner.run(cmd, OWN_VALIDATION, (tx) => fn(tx));
+  }
+
+  /**
+   * `handle`, for commands that come in bursts and touch no shared rows
+   * (start_run appends to a new stream of its own): commands delivered
+   * together share one transaction and one COMMIT, each still with its own
+   * savepoint and outcome; a failing batch is retried one command at a time.
+   */
+  async handleBatched(cmd: CommandEnvelope, fn: (tx: Queryable) => Promise<StoredEvent[]>): Promise<void> {
+    await this.batcher.submit({ cmd, fn });
   }
 }

@@ -17,7 +17,8 @@ export class ManualRunService {
   ) {}
 
   start(cmd: CommandEnvelope): Promise<void> {
-    return this.outcomes.handle(cmd, async (tx) => {
+    // Operators and automations start runs in bursts: those delivered together share a commit.
+    return this.outcomes.handleBatched(cmd, async (tx) => {
       const { workflow, input } = parsePayload(StartRunPayload, cmd.payload, 'start_run');
       // The stream, not the projection: a pause committed a moment ago must already count.
       const history = await this.store.readStream(workflowStreamId(workflow), { tx });

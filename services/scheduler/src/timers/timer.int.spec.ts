@@ -78,6 +78,29 @@ describe('durable timers', () => {
     await scheduler.close();
   });
 
+  it('records timer requests delivered together in shared transactions, each once', async () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `t-burst-${i}`);
+    const data = (timerId: string): EventData<typeof TimerRequested> => ({
+      timerId,
+      owner: 'executor',
+      dueAt: new Date(T0 + 60_000).toISOString(),
+      payload: { kind: 'retry' },
+      correlation: { correlationId: 'corr-burst' },
+    });
+    // Stored (and relayed) before the replica starts: its first fetch takes them all.
+    await db.append('run-burst', ids.map((id) => ({ type: TimerRequested.type, data: data(id), metadata: { runId: 'burst', correlationId: 'corr-burst' } })));
+    await new Promise((r) => setTimeout(r, 500));
+    const scheduler = await startScheduler(env, clock, { instance: 'burst' });
+    await eventually(async () => {
+      const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM scheduler_timers WHERE timer_id = ANY($1::text[])`, [ids]);
+      expect(rows[0]!.n).toBe(ids.length);
+    });
+    // Rows written by one transaction share its xmin.
+    const { rows } = await db.pool.query<{ transactions: number }>(`SELECT count(DISTINCT xmin::text)::int AS transactions FROM scheduler_timers WHERE timer_id = ANY($1::text[])`, [ids]);
+    expect(rows[0]!.transactions).toBeLessThan(ids.length);
+    await scheduler.close();
+  });
+
   it('fires a timer requested before a restart once, after the restart', async () => {
     clock.set(new Date(T0));
     const before = await startScheduler(env, clock, { instance: 'before' });

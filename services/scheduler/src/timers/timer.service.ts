@@ -1,34 +1,56 @@
 import { TimerCancelled, TimerRequested, type EventData, type EventEnvelope } from '@steward/contracts';
-import { processOnce, type EventStore } from '@steward/event-store';
+import { InboxBatcher, type EventStore, type InboxBatcherOptions } from '@steward/event-store';
 import type { Pool } from 'pg';
-import type { TimerRepository } from './timer.repository';
+import type { TimerRepository, TimerRequest } from './timer.repository';
 
 export const EVENT_CONSUMER = 'scheduler';
 
-/** Keeps scheduler_timers from the timer.requested / timer.cancelled events of every service. */
+export type TimerBatching = Pick<InboxBatcherOptions, 'maxBatch' | 'maxWaitMs' | 'parallel'>;
+
+type TimerChange = { kind: 'requested'; e: EventEnvelope } | { kind: 'cancelled'; e: EventEnvelope };
+
+const timerIdOf = (c: TimerChange): string => (c.e.data as { timerId: string }).timerId;
+
+/**
+ * Keeps scheduler_timers from the timer.requested / timer.cancelled events
+ * of every service. Changes delivered together share one transaction (group
+ * commit: one inbox statement and one COMMIT per batch instead of per
+ * timer); each is still recorded once by its event id, and a failing batch
+ * is retried one change at a time. Rows are written in timer id order so
+ * two batches (two replicas) queue on a shared timer instead of deadlocking;
+ * the sort is stable, so a request and a cancellation of one timer keep
+ * their delivery order.
+ */
 export class TimerService {
-  constructor(
-    private readonly pool: Pool,
-    private readonly store: EventStore,
-    private readonly timers: TimerRepository,
-  ) {}
+  private readonly batcher: InboxBatcher<TimerChange>;
+
+  constructor(pool: Pool, store: EventStore, private readonly timers: TimerRepository, batching: TimerBatching) {
+    this.batcher = new InboxBatcher<TimerChange>(pool, store, { consumer: EVENT_CONSUMER, ...batching }, (c) => c.e.id, async (tx, changes) => {
+      const ordered = [...changes].sort((a, b) => (timerIdOf(a) < timerIdOf(b) ? -1 : timerIdOf(a) > timerIdOf(b) ? 1 : 0));
+      for (const c of ordered) {
+        if (c.kind === 'requested') await this.timers.request(tx, requestOf(c.e));
+        else await this.timers.cancel(tx, timerIdOf(c), (c.e.data as EventData<typeof TimerCancelled>).owner);
+      }
+    });
+  }
 
   async requested(e: EventEnvelope): Promise<void> {
-    const d = e.data as EventData<typeof TimerRequested>;
-    await processOnce(this.pool, this.store, EVENT_CONSUMER, e.id, (tx) =>
-      this.timers.request(tx, {
-        timerId: d.timerId,
-        owner: d.owner,
-        dueAt: new Date(d.dueAt),
-        payload: d.payload,
-        correlation: d.correlation,
-        context: { ...(e.workflowid !== undefined && { workflowId: e.workflowid }), ...(e.runid !== undefined && { runId: e.runid }) },
-      }),
-    );
+    await this.batcher.submit({ kind: 'requested', e });
   }
 
   async cancelled(e: EventEnvelope): Promise<void> {
-    const d = e.data as EventData<typeof TimerCancelled>;
-    await processOnce(this.pool, this.store, EVENT_CONSUMER, e.id, (tx) => this.timers.cancel(tx, d.timerId, d.owner));
+    await this.batcher.submit({ kind: 'cancelled', e });
   }
+}
+
+function requestOf(e: EventEnvelope): TimerRequest {
+  const d = e.data as EventData<typeof TimerRequested>;
+  return {
+    timerId: d.timerId,
+    owner: d.owner,
+    dueAt: new Date(d.dueAt),
+    payload: d.payload,
+    correlation: d.correlation,
+    context: { ...(e.workflowid !== undefined && { workflowId: e.workflowid }), ...(e.runid !== undefined && { runId: e.runid }) },
+  };
 }

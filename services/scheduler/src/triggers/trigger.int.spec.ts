@@ -1,4 +1,5 @@
 import { RunSucceeded, uuidv7, type EventData } from '@steward/contracts';
+import { jetstream } from '@nats-io/jetstream';
 import { migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
 import { ManualClock } from '../clock';
@@ -41,6 +42,35 @@ describe('event-triggered schedules', () => {
     const runs = await db.eventsOf('schedule.run_requested', { workflowId: 'downstream' });
     expect(runs.map((r) => r.data.trigger.eventId)).toEqual([match]);
     expect([early, other]).not.toContain(match);
+  });
+
+  it('validates the payload of an event a trigger names: an invalid one starts nothing and is dead-lettered', async () => {
+    await db.send('resume_workflow', { id: 'downstream' });
+    const before = await db.eventsOf('schedule.run_requested', { workflowId: 'downstream' });
+    const { subjects } = env.nats;
+    const id = uuidv7();
+    // Stored events are valid; a publisher that skipped the store is not held to it by the transport.
+    const envelope = {
+      specversion: '1.0',
+      id,
+      source: 'test',
+      type: RunSucceeded.type,
+      time: clock.now().toISOString(),
+      datacontenttype: 'application/json',
+      dataschemaversion: 1,
+      correlationid: id,
+      globalposition: '999999',
+      data: { runId: 'r-invalid', workflowId: 'upstream', succeededAt: 'not a time', durationMs: 'slow' },
+    };
+    await jetstream(env.nats.nc).publish(subjects.event(RunSucceeded.type), JSON.stringify(envelope), { msgID: id });
+    const dead = await eventually(async () => {
+      const m = await env.nats.jsm.streams.getMessage(subjects.stream('DLQ'), { last_by_subj: subjects.dlq('scheduler') });
+      if (!m) throw new Error('nothing dead-lettered yet');
+      return m;
+    });
+    expect(new TextDecoder().decode(dead.data)).toContain(id);
+    expect(await db.eventsOf('schedule.run_requested', { workflowId: 'downstream' })).toHaveLength(before.length);
+    await db.send('pause_workflow', { id: 'downstream' });
   });
 
   it('starts nothing while the workflow is paused', async () => {

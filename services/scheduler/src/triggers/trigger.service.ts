@@ -8,6 +8,7 @@ import { triggeredRunRequested, triggerStreamId } from '../runs/run-request.deci
 import { appendOnce } from '../store/once.appender';
 import { EVENT_CONSUMER } from '../timers/timer.service';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
+import { TriggerLookup } from './trigger.lookup';
 
 /**
  * `schedule: { on: <type>, where }`: one run per matching stored event, to
@@ -17,21 +18,30 @@ import type { WorkflowRepository } from '../workflows/workflow.repository';
  */
 export class TriggerService {
   private readonly fired: ReturnType<Metrics['counter']>;
+  private readonly lookup: TriggerLookup;
 
   constructor(
     private readonly pool: Pool,
     private readonly store: EventStore,
-    private readonly workflows: WorkflowRepository,
+    workflows: WorkflowRepository,
     private readonly clock: Clock,
     metrics: Metrics,
   ) {
+    this.lookup = new TriggerLookup(pool, workflows);
     this.fired = metrics.counter('steward_scheduler_runs_requested_total', 'Runs requested, by trigger (replicas racing for one occurrence count once).', ['trigger']);
   }
 
-  async onEvent(e: EventEnvelope): Promise<void> {
-    // Most events trigger nothing: one indexed read, no transaction, no inbox row.
-    const candidates = await this.workflows.findTriggeredBy(this.pool, e.type);
+  /**
+   * `delivered` comes unvalidated when its type has no handler of its own
+   * (TriggerRoutingRegistry); it is validated here, once a workflow's trigger
+   * names its type. An invalid payload then fails the delivery for good
+   * (ValidationError), as the transport would have dead-lettered it.
+   */
+  async onEvent(delivered: EventEnvelope): Promise<void> {
+    // Most events trigger nothing: one indexed read (shared with the events handled alongside), no transaction, no inbox row.
+    const candidates = await this.lookup.find(delivered.type);
     if (candidates.length === 0) return;
+    const e = this.validated(delivered);
     const position = e.globalposition === undefined ? undefined : BigInt(e.globalposition);
     const matching = candidates.filter((w) => {
       const schedule = w.definition.schedule;
@@ -49,5 +59,12 @@ export class TriggerService {
       return appended;
     });
     if (result.status === 'processed' && result.result > 0) this.fired.inc({ trigger: 'event' }, result.result);
+  }
+
+  private validated(e: EventEnvelope): EventEnvelope {
+    const registry = this.store.registry;
+    if (registry === undefined) return e;
+    const { version, data } = registry.upcast(e.type, e.dataschemaversion, e.data);
+    return { ...e, dataschemaversion: version, data };
   }
 }

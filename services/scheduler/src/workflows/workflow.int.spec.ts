@@ -102,6 +102,19 @@ steps:
       expect(data.runId).toMatch(/^[0-9a-f-]{36}$/);
     });
 
+    it('starts the runs of a burst in shared transactions, each once with its own outcome; a refused one undoes nothing else', async () => {
+      await db.send('apply_workflow', { yaml: workflowYaml('burst', '') });
+      const [ghost, ...outcomes] = await Promise.all([db.send('start_run', { workflow: 'ghost' }), ...Array.from({ length: 8 }, () => db.send('start_run', { workflow: 'burst' }))]);
+      expect(ghost).toMatchObject({ status: 'rejected', code: 'not_found' });
+      expect(outcomes.map((o) => o.status)).toEqual(outcomes.map(() => 'completed'));
+      const requested = await db.eventsOf('schedule.run_requested', { workflowId: 'burst' });
+      expect(new Set(requested.map((e) => (e.data as { runId: string }).runId)).size).toBe(8);
+      const { rows } = await db.pool.query<{ transactions: number }>(
+        `SELECT count(DISTINCT transaction_id::text)::int AS transactions FROM events WHERE type = 'schedule.run_requested' AND workflow_id = 'burst'`,
+      );
+      expect(rows[0]!.transactions).toBeLessThan(8);
+    });
+
     it('rejects an unknown workflow (not_found), bad input (validation, with the path) and a paused workflow (illegal_state)', async () => {
       expect(await db.send('start_run', { workflow: 'ghost' })).toMatchObject({ status: 'rejected', code: 'not_found' });
       expect(await db.send('start_run', { workflow: 'report', input: { region: 'mars' } })).toMatchObject({

@@ -10,6 +10,8 @@ export interface WorkflowRow {
 }
 
 export interface TriggerRow extends WorkflowRow {
+  /** The event type its `on:` schedule names. */
+  triggerOn: string;
   /** Only events stored after this position trigger runs. */
   triggerAfter: bigint;
 }
@@ -60,12 +62,12 @@ export class WorkflowRepository {
     );
   }
 
-  /** Unpaused workflows with an `on: <type>` schedule. */
-  async findTriggeredBy(db: Queryable, type: string): Promise<TriggerRow[]> {
-    const { rows } = await db.query<{ id: string; version: number; hash: string; definition: WorkflowDefinition; paused: boolean; trigger_after: string }>(
-      `SELECT id, version, hash, definition, paused, trigger_after FROM scheduler_workflows WHERE trigger_on = $1 AND NOT paused`,
-      [type],
+  /** Unpaused workflows with an `on: <type>` schedule, for any of `types`. */
+  async findTriggeredByAny(db: Queryable, types: string[]): Promise<TriggerRow[]> {
+    const { rows } = await db.query<{ id: string; version: number; hash: string; definition: WorkflowDefinition; paused: boolean; trigger_on: string; trigger_after: string }>(
+      `SELECT id, version, hash, definition, paused, trigger_on, trigger_after FROM scheduler_workflows WHERE trigger_on = ANY($1::text[]) AND NOT paused`,
+      [types],
     );
-    return rows.map((r) => ({ id: r.id, version: r.version, hash: r.hash, definition: r.definition, paused: r.paused, triggerAfter: BigInt(r.trigger_after) }));
+    return rows.map((r) => ({ id: r.id, version: r.version, hash: r.hash, definition: r.definition, paused: r.paused, triggerOn: r.trigger_on, triggerAfter: BigInt(r.trigger_after) }));
   }
 }

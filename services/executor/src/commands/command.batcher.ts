@@ -1,0 +1,44 @@
+import type { Pool } from 'pg';
+import { InboxBatcher, type EventStore, type Queryable } from '@steward/event-store';
+import type { CommandEnvelope } from '@steward/messaging';
+import type { CommandRunner } from '@steward/runtime';
+import type { RunProjector } from '../projection/run.projector';
+
+/** One delivered command and how to run it inside the batch's transaction. */
+export interface BatchedCommand {
+  command: CommandEnvelope;
+  run: (tx: Queryable) => Promise<unknown>;
+}
+
+export interface CommandBatching {
+  /** Most commands one transaction takes; each opens up to two savepoints (subtransactions). */
+  maxBatch: number;
+  maxWaitMs: number;
+  parallel: number;
+}
+
+const runIdOf = (c: BatchedCommand): string => {
+  const runId = (c.command.payload as { runId?: unknown } | null)?.runId;
+  return typeof runId === 'string' ? runId : '';
+};
+
+/**
+ * Group commit for the workers' reports: commands delivered together share
+ * one transaction, one inbox statement and one COMMIT, each still run by
+ * the shared CommandRunner (its own savepoint, outcome events and refusals)
+ * and recorded once under the command durable's inbox name. A failing batch
+ * is retried one command at a time (InboxBatcher), so a bad command takes
+ * the transport's retry and dead-letter way alone. Commands are taken in run
+ * id order, so two batches (two replicas) lock the rows of a shared run in
+ * one order; the sort is stable, so a start and a result of one attempt
+ * keep their delivery order. Duration baselines are refreshed once per
+ * workflow at the end of the batch (RunProjector.withBaselinesDeferred).
+ */
+export function commandBatcher(pool: Pool, store: EventStore, runner: CommandRunner, projector: RunProjector, batching: CommandBatching): InboxBatcher<BatchedCommand> {
+  return new InboxBatcher<BatchedCommand>(pool, store, { consumer: runner.inboxConsumer, ...batching }, (c) => c.command.commandId, async (tx, commands) => {
+    const ordered = [...commands].sort((a, b) => (runIdOf(a) < runIdOf(b) ? -1 : runIdOf(a) > runIdOf(b) ? 1 : 0));
+    await projector.withBaselinesDeferred(tx, async () => {
+      for (const c of ordered) await c.run(tx);
+    });
+  });
+}
