@@ -132,6 +132,16 @@ async function main(): Promise<void> {
 
     // ---- alerts.notify_p99_ms -------------------------------------------------------------------
     const delays: number[] = [];
+    // When the relay published each sample's last failure: splits the delay into store + relay and the alerter's part.
+    const publishedAt = new Map<string, number>();
+    const failures = nc.subscribe(subjects.event('run.failed'), {
+      callback: (_err, msg) => {
+        const workflowId = (msg.json<{ data: { workflowId: string } }>()).data.workflowId;
+        publishedAt.set(workflowId, Date.now());
+      },
+    });
+    const relayed: number[] = [];
+    const afterPublish: number[] = [];
     for (let k = 0; k < SAMPLES; k++) {
       const workflowId = workflows[k % workflows.length]!;
       const t0 = Date.now();
@@ -146,9 +156,16 @@ async function main(): Promise<void> {
       const at = hook.arrived.get(workflowId);
       if (at === undefined) throw new Error(`no notification for ${workflowId} within 30 s`);
       delays.push(at - t0);
+      const pub = publishedAt.get(workflowId);
+      if (pub !== undefined) {
+        relayed.push(pub - t0);
+        afterPublish.push(at - pub);
+      }
     }
+    failures.unsubscribe();
     emit({ bench: 'alerts.notify_p99_ms', value: percentile(delays, 99), unit: 'ms', labels: { p50: Math.round(percentile(delays, 50)), samples: SAMPLES } });
     note(`notify delay p50 ${percentile(delays, 50)} ms, p99 ${percentile(delays, 99)} ms over ${SAMPLES} alerts`);
+    note(`of which append + relay publish p50 ${percentile(relayed, 50)} ms, p99 ${percentile(relayed, 99)} ms; publish -> webhook (the alerter) p50 ${percentile(afterPublish, 50)} ms, p99 ${percentile(afterPublish, 99)} ms`);
   } finally {
     await Promise.all(services.map((s) => s.stop().catch(() => undefined)));
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => note(`cleanup: ${String(err)}`));

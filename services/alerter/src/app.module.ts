@@ -27,7 +27,9 @@ import { NotificationPlanner } from './notify/notification.planner';
 import { AlertRepository } from './projection/alert.repository';
 import { ensureAlerterSchema } from './projection/alerter.migrations';
 import { RuleSetRepository } from './projection/rule-set.repository';
+import { SignalBatchRepository } from './projection/signal-batch.repository';
 import { SignalRepository } from './projection/signal.repository';
+import { WorkflowSnapshotRepository } from './projection/workflow-snapshot.repository';
 import { SilenceRepository } from './projection/silence.repository';
 import { withBudgetEvent } from './signals/budget.event';
 import { SignalIngest } from './signals/signal.ingest';
@@ -153,9 +155,9 @@ export class AlerterModule {
       sourceMinSamples: config.ALERTER_SOURCE_MIN_SAMPLES,
       serviceDeadLetters: config.ALERTER_SERVICE_DEAD_LETTERS,
     };
-    const conditions = new WorkflowConditions(signals, builtins);
+    const conditions = new WorkflowConditions(new WorkflowSnapshotRepository(signals), builtins);
     const platform = new PlatformProbe(nc, subjects, { consumerLagThreshold: config.ALERTER_CONSUMER_LAG_THRESHOLD, consumerLagForMs: config.ALERTER_CONSUMER_LAG_FOR_MS });
-    const evaluation = new EvaluationService(pool, rules, signals, conditions, new EntityConditions(signals, builtins), engine, clock, config.ALERTER_CHANNEL_FAILURE_THRESHOLD, platform);
+    const evaluation = new EvaluationService(pool, rules, signals, conditions, new EntityConditions(signals, builtins), engine, alerts, clock, config.ALERTER_CHANNEL_FAILURE_THRESHOLD, platform);
     const sender = new ChannelSender({ timeoutMs: config.ALERTER_DELIVERY_TIMEOUT_MS, smtpUrl: config.ALERTER_SMTP_URL, emailFrom: config.ALERTER_EMAIL_FROM, secrets: overrides.secrets ?? process.env });
     const delivery = new DeliveryService(
       pool,
@@ -175,7 +177,7 @@ export class AlerterModule {
       config.ALERTER_DISPATCH_INTERVAL_MS,
     );
     const handlers: AlerterHandlers = {
-      ingest: new SignalIngest(pool, store, new SignalProjector(signals), evaluation, escalation, clock, metrics, { maxBatch: config.ALERTER_BATCH_MAX, maxWaitMs: config.ALERTER_BATCH_WAIT_MS }),
+      ingest: new SignalIngest(pool, store, new SignalProjector(signals, new SignalBatchRepository()), evaluation, escalation, clock, metrics, { maxBatch: config.ALERTER_BATCH_MAX, maxWaitMs: config.ALERTER_BATCH_WAIT_MS }),
       commands: new CommandRunner(pool, store, { service: 'alerter', outcomeMetadata: alertCorrelation }),
       alertCommands,
     };
@@ -190,7 +192,8 @@ export class AlerterModule {
       metrics,
       consumers: [
         // Every event: NATS 2.9 allows one filter, and the alerter watches runs, dead letters, captures, budgets and its timers.
-        { stream: 'EVENTS', durable: 'alerter', filter: subjects.events(), concurrency: config.ALERTER_EVENT_CONCURRENCY, ackWaitMs: config.ALERTER_ACK_WAIT_MS },
+        // max_ack_pending at least the handlers in flight (the server's default is 1,000): batches form from what is in flight.
+        { stream: 'EVENTS', durable: 'alerter', filter: subjects.events(), concurrency: config.ALERTER_EVENT_CONCURRENCY, maxAckPending: config.ALERTER_EVENT_CONCURRENCY, ackWaitMs: config.ALERTER_ACK_WAIT_MS },
         { stream: 'COMMANDS', durable: 'alerter-cmd', filter: subjects.commands('alerter'), concurrency: config.ALERTER_COMMAND_CONCURRENCY, ackWaitMs: config.ALERTER_ACK_WAIT_MS },
       ],
     });

@@ -5,9 +5,13 @@ const ratio = (def: number) => z.coerce.number().gt(0).lt(10).default(def);
 
 const AlerterConfigSchema = BaseConfigSchema.extend({
   PORT: intFromEnv(8086),
-  /** Events handled at once; they share ingest transactions of up to ALERTER_BATCH_MAX events. */
-  ALERTER_EVENT_CONCURRENCY: intFromEnv(256),
-  ALERTER_BATCH_MAX: intFromEnv(200),
+  /**
+   * Events handled at once (and the consumer's max_ack_pending); they share
+   * ingest transactions of up to ALERTER_BATCH_MAX events. Twice the batch
+   * lets the next batch fill while one is written.
+   */
+  ALERTER_EVENT_CONCURRENCY: intFromEnv(2000),
+  ALERTER_BATCH_MAX: intFromEnv(1000),
   /** How long a lone event waits for company before its transaction starts. */
   ALERTER_BATCH_WAIT_MS: z.coerce.number().int().nonnegative().default(2),
   ALERTER_COMMAND_CONCURRENCY: intFromEnv(4),

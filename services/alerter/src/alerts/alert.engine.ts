@@ -26,8 +26,9 @@ export class AlertEngine {
     private readonly hooks: AlertHooks,
   ) {}
 
-  async reconcile(tx: Queryable, scope: string, conditions: readonly Condition[], rules: RuleFile, now: Date, cause: EventMetadata): Promise<StoredEvent[]> {
-    const open = new Map((await this.alerts.findOpenByScope(tx, scope)).map((a) => [a.fingerprint, a]));
+  /** `openAlerts`: the scope's open alerts when the caller already read (and locked) them. */
+  async reconcile(tx: Queryable, scope: string, conditions: readonly Condition[], rules: RuleFile, now: Date, cause: EventMetadata, openAlerts?: readonly AlertRow[]): Promise<StoredEvent[]> {
+    const open = new Map((openAlerts ?? (await this.alerts.findOpenByScope(tx, scope))).map((a) => [a.fingerprint, a]));
     const recorded: StoredEvent[] = [];
     const seen = new Set<string>();
     for (const c of conditions) {

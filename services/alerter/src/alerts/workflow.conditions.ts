@@ -6,9 +6,12 @@ import { judgeRate } from '../domain/rate';
 import { BURN_WINDOWS_MS, evaluateBurnRate } from '../domain/burn-rate';
 import type { Labels } from '../domain/fingerprint';
 import { renderTemplate } from '../domain/template';
-import type { SignalRepository, WorkflowMeta } from '../projection/signal.repository';
-import { NON_WORKFLOW_SIGNALS, STEP_SIGNALS, type AlertRule, type RuleFile, type Signal } from '../rules/rules.schema';
+import type { WorkflowMeta } from '../projection/signal.repository';
+import type { SnapshotSettings, WorkflowNeeds, WorkflowSnapshotRepository } from '../projection/workflow-snapshot.repository';
+import type { WorkflowSignals } from '../projection/workflow-signals.repository';
+import { STEP_SIGNALS, type AlertRule, type RuleFile, type Signal } from '../rules/rules.schema';
 import type { Condition } from './alert.model';
+import { RuleIndex } from './rule.index';
 
 /** Defaults of the built-in rules, from the alerter's config. */
 export interface BuiltinSettings {
@@ -30,6 +33,8 @@ export interface BuiltinSettings {
 
 /** How far back a step's last attempt may lie for it to keep its per-step conditions (and a stale alert to clear normally). */
 const STEP_HORIZON_MS = 30 * 24 * 3_600_000;
+/** Burn-rate alerts name the error of the newest failed run among this many. */
+const LATEST_FAILURE_WITHIN = 20;
 
 /** Where each built-in alert type's runbook lives (docs/runbooks/<type>.md). */
 export const builtinRunbook = (type: string): string => `docs/runbooks/${type.replaceAll('_', '-')}.md`;
@@ -53,24 +58,61 @@ export interface Measured {
  */
 export class WorkflowConditions {
   constructor(
-    private readonly signals: SignalRepository,
+    private readonly snapshots: WorkflowSnapshotRepository,
     private readonly settings: BuiltinSettings,
   ) {}
 
+  /** One workflow (the ticker): the same reads as a batch of one. */
   async evaluate(tx: Queryable, workflowId: string, rules: RuleFile, now: Date): Promise<Condition[]> {
-    const wf = await this.signals.workflow(tx, workflowId);
+    return (await this.evaluateMany(tx, [workflowId], rules, now)).get(workflowId) ?? [];
+  }
+
+  /** Conditions of many workflows at `now`, their signals read in two statements (WorkflowSnapshotRepository). */
+  async evaluateMany(tx: Queryable, workflowIds: readonly string[], rules: RuleFile, now: Date): Promise<Map<string, Condition[]>> {
+    const index = RuleIndex.of(rules);
+    const needs = workflowIds.map((id) => this.needsOf(id, index.workflowRules(id)));
+    const signals = await this.snapshots.load(tx, needs, now, this.snapshotSettings(index, workflowIds, now));
+    const out = new Map<string, Condition[]>();
+    for (const id of workflowIds) out.set(id, await this.conditions(signals.get(id)!, index.workflowRules(id), now));
+    return out;
+  }
+
+  /** The reads the workflow's rules make, so one statement can load them for every workflow of a batch. */
+  private needsOf(workflowId: string, declared: readonly AlertRule[]): WorkflowNeeds {
+    const streaks = declared.filter((r) => r.signal === 'consecutive_failures');
+    const thresholds = streaks.length > 0 ? streaks.map((r) => r.threshold ?? this.settings.consecutiveFailures) : [this.settings.consecutiveFailures];
+    return {
+      workflowId,
+      streakLimit: Math.max(...thresholds.map((t) => Math.max(t, 1) + 50)),
+      windowsMs: declared.filter((r) => r.signal === 'success_rate').map((r) => r.window ?? 15 * 60_000),
+    };
+  }
+
+  private snapshotSettings(index: RuleIndex, workflowIds: readonly string[], now: Date): SnapshotSettings {
+    const stepWindows = new Set([this.settings.stepWindowMs]);
+    for (const id of workflowIds) for (const r of index.workflowRules(id)) if (r.signal === 'step_success_rate') stepWindows.add(r.window ?? this.settings.stepWindowMs);
+    return {
+      baselineLimit: this.settings.baselineWindow + 1,
+      latestFailureWithin: LATEST_FAILURE_WITHIN,
+      burnWindowsMs: BURN_WINDOWS_MS,
+      stepsSince: new Date(now.getTime() - STEP_HORIZON_MS),
+      stepWindowsMs: [...stepWindows],
+    };
+  }
+
+  private async conditions(s: WorkflowSignals, declared: readonly AlertRule[], now: Date): Promise<Condition[]> {
+    const wf = s.meta;
     if (wf === undefined) return [];
-    const declared = rules.rules.filter((r) => !NON_WORKFLOW_SIGNALS.includes(r.signal) && (r.workflows === undefined || r.workflows.includes(workflowId)));
     const overridden = new Set<Signal>(declared.map((r) => r.signal));
     const out: Condition[] = [];
     // Read once per evaluation, shared by every step rule.
     let steps: Promise<string[]> | undefined;
-    const stepsOf = () => (steps ??= this.signals.activeSteps(tx, workflowId, new Date(now.getTime() - STEP_HORIZON_MS)));
+    const stepsOf = () => (steps ??= s.activeSteps(new Date(now.getTime() - STEP_HORIZON_MS)));
     for (const builtin of this.builtins(wf)) {
       if (overridden.has(builtin.signal)) continue;
-      out.push(...(await this.conditionsOf(tx, wf, builtin, now, true, stepsOf)));
+      out.push(...(await this.conditionsOf(s, wf, builtin, now, true, stepsOf)));
     }
-    for (const rule of declared) out.push(...(await this.conditionsOf(tx, wf, rule, now, false, stepsOf)));
+    for (const rule of declared) out.push(...(await this.conditionsOf(s, wf, rule, now, false, stepsOf)));
     return out;
   }
 
@@ -89,10 +131,10 @@ export class WorkflowConditions {
     return rules;
   }
 
-  private async conditionsOf(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean, stepsOf: () => Promise<string[]>): Promise<Condition[]> {
-    if (rule.signal === 'slo_burn_rate') return this.burnRate(tx, wf, rule, now, builtin);
-    if (STEP_SIGNALS.includes(rule.signal)) return this.perStep(tx, wf, rule, now, builtin, await stepsOf());
-    const m = await this.measure(tx, wf, rule, now);
+  private async conditionsOf(s: WorkflowSignals, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean, stepsOf: () => Promise<string[]>): Promise<Condition[]> {
+    if (rule.signal === 'slo_burn_rate') return this.burnRate(s, wf, rule, now, builtin);
+    if (STEP_SIGNALS.includes(rule.signal)) return this.perStep(s, wf, rule, now, builtin, await stepsOf());
+    const m = await this.measure(s, wf, rule, now);
     if (m === undefined) return [];
     return [this.condition(wf, rule, rule.name, rule.severity, m, builtin)];
   }
@@ -128,20 +170,20 @@ export class WorkflowConditions {
   }
 
   /** One condition per step of the workflow (label `step`) that ran within the horizon and the rule watches. */
-  private async perStep(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean, active: readonly string[]): Promise<Condition[]> {
+  private async perStep(s: WorkflowSignals, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean, active: readonly string[]): Promise<Condition[]> {
     const out: Condition[] = [];
-    for (const step of active.filter((s) => rule.steps === undefined || rule.steps.includes(s))) {
-      const m = rule.signal === 'step_success_rate' ? await this.stepSuccess(tx, wf.workflowId, step, rule, now) : await this.stepDuration(tx, wf.workflowId, step, rule);
+    for (const step of active.filter((st) => rule.steps === undefined || rule.steps.includes(st))) {
+      const m = rule.signal === 'step_success_rate' ? await this.stepSuccess(s, wf.workflowId, step, rule, now) : await this.stepDuration(s, wf.workflowId, step, rule);
       out.push(this.condition(wf, rule, rule.name, rule.severity, m, builtin, { step }));
     }
     return out;
   }
 
-  private async stepSuccess(tx: Queryable, id: string, step: string, rule: AlertRule, now: Date): Promise<Measured> {
+  private async stepSuccess(s: WorkflowSignals, id: string, step: string, rule: AlertRule, now: Date): Promise<Measured> {
     const window = rule.window ?? this.settings.stepWindowMs;
     const threshold = rule.threshold ?? this.settings.stepSuccessThreshold;
     const minSamples = rule.minSamples ?? this.settings.stepMinSamples;
-    const w = await this.signals.stepWindow(tx, id, step, now, window);
+    const w = await s.stepWindow(step, now, window);
     const verdict = judgeRate({ total: w.total, bad: w.bad, minSamples, threshold, kind: 'success' });
     if (verdict.status === 'insufficient_samples') return { active: false, summary: `${id} step ${step} had ${verdict.samples} of the ${minSamples} attempts needed over ${formatDuration(window)} to judge its success rate` };
     return {
@@ -154,12 +196,12 @@ export class WorkflowConditions {
     };
   }
 
-  private async stepDuration(tx: Queryable, id: string, step: string, rule: AlertRule): Promise<Measured> {
+  private async stepDuration(s: WorkflowSignals, id: string, step: string, rule: AlertRule): Promise<Measured> {
     const minSamples = rule.minSamples ?? this.settings.baselineMinSamples;
     const maxDeviation = rule.threshold ?? this.settings.baselineMaxDeviation;
-    const [latest, ...earlier] = await this.signals.stepDurations(tx, id, step, this.settings.baselineWindow + 1);
+    const { latest, earlier } = await s.stepBaseline(step, this.settings.baselineWindow + 1);
     if (latest === undefined) return { active: false, summary: `${id} step ${step} has no timed successful attempt yet` };
-    const verdict = judgeDuration({ samples: earlier.map((s) => s.durationMs), latestMs: latest.durationMs, minSamples, maxDeviation });
+    const verdict = judgeDuration({ samples: earlier, latestMs: latest.durationMs, minSamples, maxDeviation });
     if (verdict.status === 'insufficient_samples') return { active: false, summary: `${id} step ${step} has ${verdict.samples} of ${minSamples} attempts needed for a baseline` };
     return {
       active: verdict.status === 'deviates',
@@ -170,12 +212,12 @@ export class WorkflowConditions {
     };
   }
 
-  private async burnRate(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean): Promise<Condition[]> {
+  private async burnRate(s: WorkflowSignals, wf: WorkflowMeta, rule: AlertRule, now: Date, builtin: boolean): Promise<Condition[]> {
     if (wf.successObjective === null) return [];
-    const counts = await this.signals.windowCounts(tx, wf.workflowId, now, BURN_WINDOWS_MS);
+    const counts = await s.windowCounts(now, BURN_WINDOWS_MS);
     const result = evaluateBurnRate({ objective: wf.successObjective, minVolume: this.settings.burnMinVolume, counts: (w) => counts.get(w)! });
     const tier = result.tier;
-    const recent = tier ? (await this.signals.recentRuns(tx, wf.workflowId, 20)).find((r) => r.outcome !== 'succeeded') : undefined;
+    const recentError = tier ? await s.latestFailureError(LATEST_FAILURE_WITHIN) : undefined;
     const describe = (severity: 'page' | 'ticket'): Measured => {
       const active = tier !== null && tier.severity === severity;
       const rate = tier ? result.rates.get(tier.longMs)! : 0;
@@ -183,7 +225,7 @@ export class WorkflowConditions {
         active,
         value: rate,
         ...(tier && { threshold: tier.factor }),
-        ...(recent?.error && { lastError: recent.error }),
+        ...(recentError && { lastError: recentError }),
         summary: tier
           ? `${wf.workflowId} burns its ${pct(wf.successObjective!)} success SLO ${round(rate)}x too fast (over ${formatDuration(tier.longMs)} and ${formatDuration(tier.shortMs)})`
           : `${wf.workflowId} burns its success SLO within budget`,
@@ -196,30 +238,27 @@ export class WorkflowConditions {
     ];
   }
 
-  private async measure(tx: Queryable, wf: WorkflowMeta, rule: AlertRule, now: Date): Promise<Measured | undefined> {
+  private async measure(s: WorkflowSignals, wf: WorkflowMeta, rule: AlertRule, now: Date): Promise<Measured | undefined> {
     const id = wf.workflowId;
     switch (rule.signal) {
       case 'consecutive_failures': {
         const threshold = rule.threshold ?? this.settings.consecutiveFailures;
-        const runs = await this.signals.recentRuns(tx, id, Math.max(threshold, 1) + 50);
-        const streak = runs.findIndex((r) => r.outcome === 'succeeded');
-        const failed = streak === -1 ? runs : runs.slice(0, streak);
-        const first = failed.at(-1);
+        const failed = await s.failureStreak(Math.max(threshold, 1) + 50);
         return {
-          active: failed.length >= threshold,
-          value: failed.length,
+          active: failed.count >= threshold,
+          value: failed.count,
           threshold,
-          ...(failed[0]?.error && { lastError: failed[0].error }),
-          ...(first && { impactStartedAt: first.endedAt }),
-          summary: `${id} failed ${failed.length} runs in a row (threshold ${threshold})`,
+          ...(failed.newestError && { lastError: failed.newestError }),
+          ...(failed.oldestEndedAt && { impactStartedAt: failed.oldestEndedAt }),
+          summary: `${id} failed ${failed.count} runs in a row (threshold ${threshold})`,
         };
       }
       case 'duration_baseline': {
         const minSamples = rule.minSamples ?? this.settings.baselineMinSamples;
         const maxDeviation = rule.threshold ?? this.settings.baselineMaxDeviation;
-        const [latest, ...earlier] = await this.signals.successfulDurations(tx, id, this.settings.baselineWindow + 1);
+        const { latest, earlier } = await s.baseline(this.settings.baselineWindow + 1);
         if (latest === undefined) return { active: false, summary: `${id} has no successful run yet` };
-        const verdict = judgeDuration({ samples: earlier.map((s) => s.durationMs), latestMs: latest.durationMs, minSamples, maxDeviation });
+        const verdict = judgeDuration({ samples: earlier, latestMs: latest.durationMs, minSamples, maxDeviation });
         if (verdict.status === 'insufficient_samples') return { active: false, summary: `${id} has ${verdict.samples} of ${minSamples} runs needed for a baseline` };
         return {
           active: verdict.status === 'deviates',
@@ -231,7 +270,7 @@ export class WorkflowConditions {
       }
       case 'dead_letters': {
         const threshold = rule.threshold ?? 1;
-        const open = await this.signals.openDeadLetters(tx, id);
+        const open = await s.openDeadLetters();
         return {
           active: open.count >= threshold,
           value: open.count,
@@ -243,7 +282,7 @@ export class WorkflowConditions {
       }
       case 'heartbeat_missed': {
         const threshold = rule.threshold ?? 1;
-        const stalled = await this.signals.openStalledSteps(tx, id);
+        const stalled = await s.openStalledSteps();
         return {
           active: stalled.count >= threshold,
           value: stalled.count,
@@ -267,7 +306,7 @@ export class WorkflowConditions {
       }
       case 'success_rate': {
         const window = rule.window ?? 15 * 60_000;
-        const counts = (await this.signals.windowCounts(tx, id, now, [window])).get(window)!;
+        const counts = (await s.windowCounts(now, [window])).get(window)!;
         if (counts.total < (rule.minSamples ?? 1)) return { active: false, summary: `${id} had too few runs to judge its success rate` };
         const rate = (counts.total - counts.bad) / counts.total;
         return {

@@ -9,13 +9,23 @@ export type Labels = Record<string, string>;
  * `a=b` + `c=...` can never collide.
  */
 export function fingerprint(labels: Labels): string {
-  const hash = createHash('sha256');
+  let canonical = '';
   for (const key of Object.keys(labels).sort()) {
     const value = labels[key]!;
-    hash.update(`${key.length}:${key}${value.length}:${value}`);
+    canonical += `${key.length}:${key}${value.length}:${value}`;
   }
-  return hash.digest('hex');
+  let fp = recent.get(canonical);
+  if (fp === undefined) {
+    fp = createHash('sha256').update(canonical).digest('hex');
+    // Every evaluation fingerprints every condition of its scope again: a bounded memo saves the hashing.
+    if (recent.size >= RECENT_MAX) recent.clear();
+    recent.set(canonical, fp);
+  }
+  return fp;
 }
+
+const RECENT_MAX = 50_000;
+const recent = new Map<string, string>();
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

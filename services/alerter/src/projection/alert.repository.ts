@@ -61,6 +61,15 @@ export class AlertRepository {
     return rows.map(toAlert);
   }
 
+  /** Open alerts of many scopes, locked in alert id order (one statement for a batch's scopes). */
+  async findOpenByScopes(tx: Queryable, scopes: readonly string[]): Promise<Map<string, AlertRow[]>> {
+    const out = new Map<string, AlertRow[]>(scopes.map((s) => [s, []]));
+    if (scopes.length === 0) return out;
+    const { rows } = await tx.query<Row>(`SELECT * FROM alerter_alerts WHERE scope = ANY($1::text[]) AND state <> 'resolved' ORDER BY alert_id FOR UPDATE`, [scopes]);
+    for (const r of rows) out.get(r.scope)?.push(toAlert(r));
+    return out;
+  }
+
   async findById(tx: Queryable, alertId: string, lock = false): Promise<AlertRow | undefined> {
     const { rows } = await tx.query<Row>(`SELECT * FROM alerter_alerts WHERE alert_id = $1${lock ? ' FOR UPDATE' : ''}`, [alertId]);
     return rows[0] && toAlert(rows[0]);

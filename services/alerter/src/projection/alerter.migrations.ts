@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS alerter_workflows (
   freshness_ms      bigint,
   monthly_budget_usd double precision,
   paused            boolean NOT NULL DEFAULT false,
+  -- No longer written: the last success is read from alerter_run_outcomes (one probe of its successes
+  -- index) rather than updated on every successful run. Kept while replicas of the previous version run.
   last_success_at   timestamptz,
   last_capture_at   timestamptz,
   applied_at        timestamptz NOT NULL
@@ -33,7 +35,11 @@ CREATE TABLE IF NOT EXISTS alerter_run_outcomes (
   started_at  timestamptz,
   ended_at    timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS alerter_run_outcomes_by_workflow ON alerter_run_outcomes (workflow_id, ended_at DESC);
+-- Newest runs and newest successes in the rules' order (ended_at, run_id), read without a sort for every
+-- evaluated workflow; the first also serves the window counts (it replaced (workflow_id, ended_at DESC)).
+CREATE INDEX IF NOT EXISTS alerter_run_outcomes_newest ON alerter_run_outcomes (workflow_id, ended_at DESC, run_id DESC);
+CREATE INDEX IF NOT EXISTS alerter_run_outcomes_newest_successes ON alerter_run_outcomes (workflow_id, ended_at DESC, run_id DESC) WHERE outcome = 'succeeded';
+DROP INDEX IF EXISTS alerter_run_outcomes_by_workflow;
 
 CREATE TABLE IF NOT EXISTS alerter_dead_letters (
   run_id       text NOT NULL,

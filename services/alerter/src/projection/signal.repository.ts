@@ -80,7 +80,8 @@ export class SignalRepository {
 
   async workflow(tx: Queryable, workflowId: string): Promise<WorkflowMeta | undefined> {
     const { rows } = await tx.query<{ workflow_id: string; owner: string; runbook: string; success_objective: number | null; freshness_ms: string | null; paused: boolean; last_success_at: Date | null; last_capture_at: Date | null; applied_at: Date }>(
-      `SELECT * FROM alerter_workflows WHERE workflow_id = $1`,
+      `SELECT w.*, (SELECT max(ended_at) FROM alerter_run_outcomes WHERE workflow_id = w.workflow_id AND outcome = 'succeeded') AS last_success_at
+       FROM alerter_workflows w WHERE w.workflow_id = $1`,
       [workflowId],
     );
     const r = rows[0];
@@ -110,9 +111,6 @@ export class SignalRepository {
       `INSERT INTO alerter_run_outcomes (run_id, workflow_id, outcome, duration_ms, error, ended_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING`,
       [o.runId, o.workflowId, o.outcome, o.durationMs, o.error, o.endedAt],
     );
-    if (rowCount && o.outcome === 'succeeded') {
-      await tx.query(`UPDATE alerter_workflows SET last_success_at = GREATEST(COALESCE(last_success_at, $2), $2) WHERE workflow_id = $1`, [o.workflowId, o.endedAt]);
-    }
     return (rowCount ?? 0) > 0;
   }
 

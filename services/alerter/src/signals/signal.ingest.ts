@@ -5,6 +5,7 @@ import type { Metrics } from '@steward/observability';
 import type { Clock } from '../clock';
 import type { EvaluationService } from '../alerts/evaluation.service';
 import { TIMER_OWNER, type EscalationService } from '../escalation/escalation.service';
+import { lockableScopes } from './signal.batch';
 import type { SignalProjector } from './signal.projector';
 
 export const EVENTS_CONSUMER = 'alerter';
@@ -16,11 +17,16 @@ export interface IngestBatching {
 }
 
 /**
- * Per event, inside the inbox transaction: signal projection, evaluation of
- * the scopes it touched and every alert event that follows. The events the
- * transport handles at once share one transaction (group commit, in
- * delivery order); each is acked after it commits. A redelivered event finds
- * its inbox row; a failing one is retried alone.
+ * Per delivered batch, inside its inbox transaction: the per-scope locks of
+ * every scope its events may touch (one statement, in scope order), then
+ * segment by segment (SignalProjector.applyBatch) the signal projection of
+ * the segment's events (one statement per table) and one evaluation of the
+ * scopes they touched (a handful of statements for all of them), with every
+ * alert event that follows. No scope sees two events of a segment, so alerts
+ * change exactly as with one event at a time. The events the transport
+ * handles at once share the transaction (group commit, in delivery order);
+ * each is acked after it commits. A redelivered event finds its inbox row; a
+ * failing one is retried alone.
  */
 export class SignalIngest {
   private readonly ingested;
@@ -34,10 +40,10 @@ export class SignalIngest {
     private readonly escalation: EscalationService,
     private readonly clock: Clock,
     metrics: Metrics,
-    batching: IngestBatching = { maxBatch: 200, maxWaitMs: 2 },
+    batching: IngestBatching = { maxBatch: 1000, maxWaitMs: 2 },
   ) {
     this.ingested = metrics.counter('steward_alerter_events_ingested_total', 'Events the alerter folded into its signals', ['type']);
-    const size = metrics.histogram('steward_alerter_batch_events', 'Events per alerter ingest transaction', [], [1, 5, 10, 25, 50, 100, 200, 500]);
+    const size = metrics.histogram('steward_alerter_batch_events', 'Events per alerter ingest transaction', [], [1, 5, 10, 25, 50, 100, 200, 500, 1000, 2000]);
     this.batcher = new InboxBatcher<EventEnvelope>(
       pool,
       store,
@@ -45,10 +51,8 @@ export class SignalIngest {
       (e) => e.id,
       async (tx, events) => {
         const now = this.clock.now();
-        for (const e of events) {
-          const scopes = await this.projector.apply(tx, e);
-          for (const scope of scopes) await this.evaluation.evaluate(tx, scope, causedBy(e), now);
-        }
+        const batch = await this.evaluation.begin(tx, lockableScopes(events));
+        await this.projector.applyBatch(tx, events, (scopes) => this.evaluation.evaluateMany(tx, batch, new Map([...scopes].map(([scope, i]) => [scope, causedBy(events[i]!)])), now));
       },
     );
   }

@@ -3,8 +3,10 @@ import type { Queryable } from '@steward/event-store';
 import { BUDGET_SCOPE } from '../alerts/global.conditions';
 import { serviceScope, sourceScope } from '../alerts/entity.conditions';
 import { workflowScope } from '../alerts/workflow.conditions';
+import type { SignalBatchRepository } from '../projection/signal-batch.repository';
 import type { SignalRepository } from '../projection/signal.repository';
 import { BUDGET_THRESHOLD_CROSSED, BudgetCrossing, thresholdKey } from './budget.event';
+import { runError, SEGMENT_BARRIERS, SignalSegment } from './signal.batch';
 
 type Data = Record<string, any>;
 
@@ -31,12 +33,45 @@ export const SIGNAL_EVENTS = [
 ] as const;
 
 /**
- * Folds one event into the alerter's signal tables and says which scopes
- * must be re-evaluated. Idempotent per event (run ids and dead letters are
- * keys), though the inbox already makes each event arrive once.
+ * Folds events into the alerter's signal tables and says which scopes must
+ * be re-evaluated. Idempotent per event (run ids and dead letters are keys),
+ * though the inbox already makes each event arrive once.
  */
 export class SignalProjector {
-  constructor(private readonly signals: SignalRepository) {}
+  constructor(
+    private readonly signals: SignalRepository,
+    private readonly batches: SignalBatchRepository,
+  ) {}
+
+  /**
+   * A delivered batch, in delivery order: runs of events are folded into a
+   * SignalSegment and written with one statement per table, then the scopes
+   * they touched are evaluated (`evaluate`, with the batch index of the
+   * event that touched each); a budget event (rare, and it re-reads every
+   * budget) is applied alone between segments.
+   */
+  async applyBatch(tx: Queryable, events: readonly EventEnvelope[], evaluate: (scopes: Map<string, number>) => Promise<unknown>): Promise<void> {
+    let segment = new SignalSegment();
+    const flush = async () => {
+      if (segment.size === 0) return;
+      const scopes = new Map<string, number>();
+      segment.settle(await this.batches.write(tx, segment), scopes);
+      segment = new SignalSegment();
+      if (scopes.size > 0) await evaluate(scopes);
+    };
+    for (const [i, e] of events.entries()) {
+      if (SEGMENT_BARRIERS.has(e.type)) {
+        await flush();
+        const scopes = await this.apply(tx, e);
+        if (scopes.length > 0) await evaluate(new Map(scopes.map((s) => [s, i])));
+        continue;
+      }
+      if (segment.take(e, i)) continue;
+      await flush();
+      if (!segment.take(e, i)) throw new Error(`a fresh signal segment refused ${e.type} ${e.id}`);
+    }
+    await flush();
+  }
 
   async apply(tx: Queryable, e: EventEnvelope): Promise<string[]> {
     const d = e.data as Data;
@@ -162,10 +197,3 @@ export class SignalProjector {
   }
 }
 
-function runError(type: string, d: Data): string | null {
-  if (type === 'run.timed_out') return `run timed out after ${d.timeoutMs} ms`;
-  if (type !== 'run.failed') return null;
-  const step = (d.failedSteps as Array<{ stepId: string; status: string; error?: { code: string; message: string } }>)[0];
-  if (!step) return null;
-  return step.error ? `${step.stepId}: ${step.error.code}: ${step.error.message}` : `${step.stepId} ${step.status}`;
-}
