@@ -193,7 +193,7 @@ export class AlerterModule {
       consumers: [
         // Every event: NATS 2.9 allows one filter, and the alerter watches runs, dead letters, captures, budgets and its timers.
         // max_ack_pending at least the handlers in flight (the server's default is 1,000): batches form from what is in flight.
-        { stream: 'EVENTS', durable: 'alerter', filter: subjects.events(), concurrency: config.ALERTER_EVENT_CONCURRENCY, maxAckPending: config.ALERTER_EVENT_CONCURRENCY, ackWaitMs: config.ALERTER_ACK_WAIT_MS },
+        { stream: 'EVENTS', durable: 'alerter', filter: subjects.events(), concurrency: config.ALERTER_EVENT_CONCURRENCY, maxAckPending: config.ALERTER_EVENT_CONCURRENCY, ackWaitMs: config.ALERTER_ACK_WAIT_MS, batch: handlers.ingest.delivery(config.ALERTER_BATCH_MAX) },
         { stream: 'COMMANDS', durable: 'alerter-cmd', filter: subjects.commands('alerter'), concurrency: config.ALERTER_COMMAND_CONCURRENCY, ackWaitMs: config.ALERTER_ACK_WAIT_MS },
       ],
     });

@@ -2,7 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AlertCommandsController } from './commands/alert-commands.controller';
 import { AlertCommands } from './commands/alert-commands.service';
 import { CommandRunner } from '@steward/runtime';
-import { SignalEventsController } from './signals/signal-events.controller';
 import { SignalIngest } from './signals/signal.ingest';
 
 export interface AlerterHandlers {
@@ -21,7 +20,7 @@ export class AlerterHandlersModule {
   static forRoot(h: AlerterHandlers): DynamicModule {
     return {
       module: AlerterHandlersModule,
-      controllers: [SignalEventsController, AlertCommandsController],
+      controllers: [AlertCommandsController],
       providers: [
         { provide: SignalIngest, useValue: h.ingest },
         { provide: CommandRunner, useValue: h.commands },

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { causedBy, type EventData, type EventEnvelope, type TimerFired } from '@steward/contracts';
 import { InboxBatcher, processOnce, type EventStore } from '@steward/event-store';
+import type { BatchDelivery } from '@steward/messaging';
 import type { Metrics } from '@steward/observability';
 import type { Clock } from '../clock';
 import type { EvaluationService } from '../alerts/evaluation.service';
@@ -9,6 +10,29 @@ import { lockableScopes } from './signal.batch';
 import type { SignalProjector } from './signal.projector';
 
 export const EVENTS_CONSUMER = 'alerter';
+
+/** Every event type the alerter watches (timer.fired: its escalation timers). */
+export const WATCHED_TYPES = [
+  'workflow.applied',
+  'workflow.paused',
+  'workflow.resumed',
+  'run.succeeded',
+  'run.failed',
+  'run.timed_out',
+  'run.cancelled',
+  'step.queued',
+  'step.started',
+  'step.succeeded',
+  'step.failed',
+  'step.timed_out',
+  'step.dead_lettered',
+  'step.requeued',
+  'step.dead_letter_discarded',
+  'collection.raw_captured',
+  'collection.failed',
+  'budget.threshold_crossed',
+  'timer.fired',
+] as const;
 
 /** How events share transactions (InboxBatcher); one batch at a time keeps evaluation in delivery order. */
 export interface IngestBatching {
@@ -55,6 +79,19 @@ export class SignalIngest {
         await this.projector.applyBatch(tx, events, (scopes) => this.evaluation.evaluateMany(tx, batch, new Map([...scopes].map(([scope, i]) => [scope, causedBy(events[i]!)])), now));
       },
     );
+  }
+
+  /**
+   * How the transport hands events over: the messages of a fetch together
+   * (batch delivery), each submitted to the inbox batcher (or, for a timer,
+   * handled alone) and acked once its transaction committed.
+   */
+  delivery(maxMessages: number): BatchDelivery {
+    return {
+      types: WATCHED_TYPES,
+      maxMessages,
+      handle: (items) => Promise.allSettled(items.map((i) => (i.envelope.type === 'timer.fired' ? this.timer(i.envelope) : this.handle(i.envelope)))),
+    };
   }
 
   async handle(e: EventEnvelope): Promise<void> {
