@@ -6,7 +6,7 @@ import { allEvents, EventRegistry, ScheduleRunRequested, TimerFired } from '@ste
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { handlerDirsFromEnv, loadHandlers, WorkerPool } from '@steward/worker';
 import { systemClock, type Clock, type Random } from './clock';
 import type { ExecutorConfig } from './config';
@@ -16,6 +16,7 @@ import { BaselineRepository } from './projection/baseline.repository';
 import { ensureExecutorSchema } from './projection/executor.migrations';
 import { RunProjectionRepository } from './projection/run-projection.repository';
 import { RunProjector } from './projection/run.projector';
+import { runRebuildTarget } from './projection/run.rebuild';
 import { AdmissionRepository } from './runs/admission.repository';
 import { RunEngine } from './runs/run.engine';
 import { RunRequestService } from './runs/run-request.service';
@@ -82,6 +83,7 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject(NestJsonLogger) private readonly nestLogger: NestJsonLogger,
     @Inject(WORKERS) private readonly workers: WorkerPool | null,
+    @Inject(ProjectionRebuildRunner) private readonly rebuilds: ProjectionRebuildRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -90,12 +92,14 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     this.microservice.useGlobalFilters(new JetStreamExceptionFilter());
     await this.microservice.listen();
     await this.workers?.start();
+    await this.rebuilds.start();
     await this.presence.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     // Leave the directory first: from here on this instance takes no more work.
     await this.presence.stop();
+    await this.rebuilds.stop();
     await this.workers?.close();
     await this.microservice?.close();
   }
@@ -197,6 +201,15 @@ export class ExecutorModule {
         { provide: NATS, useValue: nc },
         { provide: HANDLERS, useValue: handlers },
         { provide: WORKERS, useValue: workers },
+        {
+          provide: ProjectionRebuildRunner,
+          useValue: new ProjectionRebuildRunner(
+            new ProjectionRebuilder(runRebuildTarget(projector), { pool, nc, subjects, registry, logger }),
+            'executor',
+            { pool, logger },
+            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
+          ),
+        },
         { provide: JetStreamServer, useValue: server },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },

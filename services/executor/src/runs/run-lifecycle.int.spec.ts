@@ -1,5 +1,6 @@
 import { migrate } from '@steward/event-store';
-import { useTestEnvironment, fail, TestWorker, succeed } from '@steward/testing';
+import { runEvents } from '@steward/contracts';
+import { eventually, fail, startRebuildReplay, succeed, TestWorker, useTestEnvironment } from '@steward/testing';
 import { startExecutor, workflow, type ExecutorHarness } from '../testing/executor.harness';
 
 const DAG = workflow(`
@@ -51,7 +52,7 @@ describe('executor: a run goes from requested to its end', () => {
   const workers: TestWorker[] = [];
 
   beforeAll(async () => {
-    ex = await startExecutor(env, { random: () => 0 });
+    ex = await startExecutor(env, { random: () => 0, env: { REBUILD_POLL_MS: '100' } });
     const worker = (queue: string) => new TestWorker(env.nats.nc, env.nats.subjects, queue, (job) => behaviour.get(`${job.runId}:${job.stepId}`)?.(job.attempt) ?? succeed({ rows: 10 }));
     for (const q of ['etl', 'flaky', 'slow']) workers.push(await worker(q).start());
     // Stopped before the environment drops NATS and the database (afterAll hooks run in declaration order).
@@ -176,4 +177,24 @@ describe('executor: a run goes from requested to its end', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await ex.types(runId)).length).toBe(before);
   });
+
+  // Last: every run above (succeeded, retried, dead-lettered, requeued, discarded, cancelled, timed out) is in the store.
+  it('rebuilds the run projection from the store (steward replay start --rebuild executor) equal to the live one', async () => {
+    const verdict = async (replayId: string) => {
+      const { rows } = await ex.pool.query('SELECT compared, skipped, differences, ok FROM projection_rebuilds WHERE replay_id = $1', [replayId]);
+      if (rows.length === 0) throw new Error(`${replayId} not rebuilt yet`);
+      return rows[0];
+    };
+    const types = runEvents.map((e) => e.type);
+    await startRebuildReplay(ex.store, env.nats.nc, env.nats.subjects, { replayId: 'exec-rb-1', consumer: 'executor', types, db: ex.pool });
+    const first = await eventually(() => verdict('exec-rb-1'), 30_000);
+    expect(first).toMatchObject({ ok: true, differences: [] });
+    expect(Number(first.compared)).toBeGreaterThan(20);
+    // A run row that drifted from its events is named, table, key and column.
+    const { rows } = await ex.pool.query<{ run_id: string }>(`SELECT run_id FROM executor_runs WHERE status = 'succeeded' ORDER BY run_id LIMIT 1`);
+    await ex.pool.query(`UPDATE executor_runs SET status = 'failed' WHERE run_id = $1`, [rows[0]!.run_id]);
+    await startRebuildReplay(ex.store, env.nats.nc, env.nats.subjects, { replayId: 'exec-rb-2', consumer: 'executor', types, db: ex.pool });
+    const second = await eventually(() => verdict('exec-rb-2'), 30_000);
+    expect(second).toMatchObject({ ok: false, differences: [`executor_runs ["${rows[0]!.run_id}"]: status differ`] });
+  }, 60_000);
 });
