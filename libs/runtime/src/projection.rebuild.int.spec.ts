@@ -1,10 +1,10 @@
-import type { Pool } from 'pg';
+import { Pool as PgPool, type Pool } from 'pg';
 import { allEvents, EventRegistry, type StoredEvent } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { declareTopology, provisionStreams } from '@steward/messaging';
 import { Logger } from '@steward/observability';
 import { eventually, startRebuildReplay, useTestEnvironment } from '@steward/testing';
-import { ProjectionRebuilder, ProjectionRebuildRunner, REBUILD_VERDICTS_DDL, type RebuildTarget } from './projection.rebuild';
+import { ensureVerdictTable, ProjectionRebuilder, ProjectionRebuildRunner, REBUILD_VERDICTS_DDL, type RebuildTarget } from './projection.rebuild';
 
 const logger = new Logger({ service: 'rebuild-test', level: 'error' });
 const registry = new EventRegistry(allEvents);
@@ -134,6 +134,26 @@ describe('projection rebuilds', () => {
       expect(strict).toMatchObject({ ok: false, differences: ['toy_paused ["wf-5"]: changes differ'] });
     } finally {
       await pool.query(`UPDATE toy_paused SET changes = changes - 1 WHERE workflow_id = 'wf-5'`);
+    }
+  });
+
+  it('creates its verdict table once when several services start together (no catalog race)', async () => {
+    const fresh = env.track(createPool(env.db.url, { max: 8 }));
+    await fresh.query('CREATE SCHEMA race_check');
+    try {
+      // The same DDL into an empty schema, from eight pools at once, as eight services starting together.
+      const racers = Array.from({ length: 8 }, async () => {
+        const pool = new PgPool({ connectionString: env.db.url, options: '-c search_path=race_check', max: 1 });
+        try {
+          await ensureVerdictTable(pool);
+        } finally {
+          await pool.end();
+        }
+      });
+      await expect(Promise.all(racers)).resolves.toHaveLength(8);
+      expect((await fresh.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'race_check' AND tablename = 'projection_rebuilds'`)).rows[0]).toEqual({ n: 1 });
+    } finally {
+      await fresh.query('DROP SCHEMA race_check CASCADE');
     }
   });
 });

@@ -2,6 +2,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool, PoolClient } from 'pg';
 import { EventEnvelopeSchema, type EventRegistry, type StoredEvent, type Subjects } from '@steward/contracts';
+import { unitOfWork } from '@steward/event-store';
 import type { Logger } from '@steward/observability';
 
 /** A projection table a rebuild refills and compares with the live one. */
@@ -83,6 +84,18 @@ CREATE TABLE IF NOT EXISTS projection_rebuilds (
 CREATE INDEX IF NOT EXISTS projection_rebuilds_service_idx ON projection_rebuilds (service, verified_at DESC);
 `;
 
+/**
+ * Creates `projection_rebuilds` when missing. Under a transaction-scoped
+ * advisory lock: services starting together would otherwise race on the
+ * catalog (`CREATE TABLE IF NOT EXISTS` is not safe against itself).
+ */
+export async function ensureVerdictTable(pool: Pool): Promise<void> {
+  await unitOfWork(pool, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['steward.projection_rebuilds.ddl']);
+    await tx.query(REBUILD_VERDICTS_DDL);
+  });
+}
+
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
 function ident(name: string): string {
@@ -152,19 +165,13 @@ export class ProjectionRebuilder {
   private async createShadow(): Promise<void> {
     const s = ident(this.schema);
     const tables = [...this.target.tables.map((t) => t.name), ...(this.target.scratch ?? [])];
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-      await client.query(`CREATE SCHEMA ${s}`);
-      for (const t of tables) await client.query(`CREATE TABLE ${s}.${ident(t)} (LIKE public.${ident(t)} INCLUDING ALL)`);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw new Error(`could not create the shadow schema ${this.schema} (the service's role needs CREATE on the database): ${(err as Error).message}`);
-    } finally {
-      client.release();
-    }
+    await unitOfWork(this.deps.pool, async (tx) => {
+      await tx.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+      await tx.query(`CREATE SCHEMA ${s}`);
+      for (const t of tables) await tx.query(`CREATE TABLE ${s}.${ident(t)} (LIKE public.${ident(t)} INCLUDING ALL)`);
+    }).catch((err: Error) => {
+      throw new Error(`could not create the shadow schema ${this.schema} (the service's role needs CREATE on the database): ${err.message}`);
+    });
   }
 
   /** Reads the replay subject from its start until `total` messages arrived, folding each page in one transaction. */
@@ -194,19 +201,11 @@ export class ProjectionRebuilder {
     return { consumed, applied };
   }
 
-  private async inShadow(work: (tx: PoolClient) => Promise<void>): Promise<void> {
-    const tx = await this.deps.pool.connect();
-    try {
-      await tx.query('BEGIN');
+  private inShadow(work: (tx: PoolClient) => Promise<void>): Promise<void> {
+    return unitOfWork(this.deps.pool, async (tx) => {
       await tx.query(`SET LOCAL search_path = ${ident(this.schema)}, public`);
       await work(tx);
-      await tx.query('COMMIT');
-    } catch (err) {
-      await tx.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      tx.release();
-    }
+    });
   }
 
   /** The replayed envelope as the store read it, its data lifted to the current schema version. */
@@ -303,7 +302,7 @@ export class ProjectionRebuildRunner {
   ) {}
 
   async start(): Promise<void> {
-    await this.deps.pool.query(REBUILD_VERDICTS_DDL);
+    await ensureVerdictTable(this.deps.pool);
     this.stopping = false;
     this.loop ??= this.run();
   }
