@@ -6,7 +6,8 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { signalRebuildTarget } from './signals/signal.rebuild';
 import { AlerterTicker } from './alerter.ticker';
 import { ActionService } from './alerts/action.service';
 import { AlertEngine } from './alerts/alert.engine';
@@ -84,6 +85,7 @@ class AlerterLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(NestJsonLogger) private readonly nestLogger: NestJsonLogger,
     @Inject(ChannelSender) private readonly sender: ChannelSender,
     @Inject('START_TICKER') private readonly startTicker: boolean,
+    @Inject(ProjectionRebuildRunner) private readonly rebuilds: ProjectionRebuildRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -92,11 +94,13 @@ class AlerterLifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     this.microservice.useGlobalFilters(new JetStreamExceptionFilter());
     await this.microservice.listen();
     if (this.startTicker) this.ticker.start();
+    await this.rebuilds.start();
     await this.presence.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.presence.stop();
+    await this.rebuilds.stop();
     await this.ticker.stop();
     await this.microservice?.close();
     await this.sender.close();
@@ -176,8 +180,9 @@ export class AlerterModule {
       config.ALERTER_EVAL_INTERVAL_MS,
       config.ALERTER_DISPATCH_INTERVAL_MS,
     );
+    const projector = new SignalProjector(signals, new SignalBatchRepository());
     const handlers: AlerterHandlers = {
-      ingest: new SignalIngest(pool, store, new SignalProjector(signals, new SignalBatchRepository()), evaluation, escalation, clock, metrics, { maxBatch: config.ALERTER_BATCH_MAX, maxWaitMs: config.ALERTER_BATCH_WAIT_MS }),
+      ingest: new SignalIngest(pool, store, projector, evaluation, escalation, clock, metrics, { maxBatch: config.ALERTER_BATCH_MAX, maxWaitMs: config.ALERTER_BATCH_WAIT_MS }),
       commands: new CommandRunner(pool, store, { service: 'alerter', outcomeMetadata: alertCorrelation }),
       alertCommands,
     };
@@ -217,6 +222,15 @@ export class AlerterModule {
         { provide: JetStreamServer, useValue: server },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },
+        {
+          provide: ProjectionRebuildRunner,
+          useValue: new ProjectionRebuildRunner(
+            new ProjectionRebuilder(signalRebuildTarget(projector), { pool, nc, subjects, registry, logger }),
+            'alerter',
+            { pool, logger },
+            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
+          ),
+        },
         AlerterLifecycle,
       ],
       exports: [ALERTER_TICKER],

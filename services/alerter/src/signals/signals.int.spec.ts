@@ -1,5 +1,6 @@
 import { migrate } from '@steward/event-store';
-import { eventually, useTestEnvironment } from '@steward/testing';
+import { eventually, startRebuildReplay, useTestEnvironment } from '@steward/testing';
+import { WATCHED_TYPES } from './signal.ingest';
 import { startAlerter, TestClock, type AlerterHarness } from '../testing/alerter.harness';
 
 const MINUTE = 60_000;
@@ -36,7 +37,7 @@ describe('alerter: built-in signals fire and resolve exactly once', () => {
   let al: AlerterHarness;
 
   beforeAll(async () => {
-    al = await startAlerter(env, { clock, env: { ALERTER_BASELINE_MIN_SAMPLES: '5', ALERTER_BURN_MIN_VOLUME: '10' } });
+    al = await startAlerter(env, { clock, env: { ALERTER_BASELINE_MIN_SAMPLES: '5', ALERTER_BURN_MIN_VOLUME: '10', REBUILD_POLL_MS: '100' } });
     env.track({ end: () => al.close() });
     expect(await al.send('apply_alert_rules', { yaml: RULES, file: 'rules.yaml' })).toMatchObject({ status: 'completed', events: [{ type: 'alert.rules_applied' }] });
   });
@@ -343,4 +344,23 @@ rules:
     expect(rows[0].n).toBe(1);
     await eventually(async () => expect((await al.alerts({ workflow: 'dup' })).length).toBe(0));
   });
+
+  // Last: every signal above (runs, steps, dead letters, stalls, captures, budgets) is in the store.
+  it('rebuilds the signal projection from the store (steward replay start --rebuild alerter) equal to the live one', async () => {
+    const verdict = (replayId: string) =>
+      eventually(async () => {
+        const { rows } = await al.pool.query('SELECT compared, differences, ok FROM projection_rebuilds WHERE replay_id = $1', [replayId]);
+        if (rows.length === 0) throw new Error(`${replayId} not rebuilt yet`);
+        return rows[0];
+      }, 30_000);
+    const types = WATCHED_TYPES.filter((t) => t !== 'timer.fired');
+    await startRebuildReplay(al.store, env.nats.nc, env.nats.subjects, { replayId: 'alrt-rb-1', consumer: 'alerter', types, db: al.pool });
+    const first = await verdict('alrt-rb-1');
+    expect(first).toMatchObject({ ok: true, differences: [] });
+    expect(Number(first.compared)).toBeGreaterThan(20);
+    const { rows } = await al.pool.query<{ run_id: string }>(`SELECT run_id FROM alerter_run_outcomes ORDER BY run_id LIMIT 1`);
+    await al.pool.query(`UPDATE alerter_run_outcomes SET outcome = CASE outcome WHEN 'succeeded' THEN 'failed' ELSE 'succeeded' END WHERE run_id = $1`, [rows[0]!.run_id]);
+    await startRebuildReplay(al.store, env.nats.nc, env.nats.subjects, { replayId: 'alrt-rb-2', consumer: 'alerter', types, db: al.pool });
+    expect(await verdict('alrt-rb-2')).toMatchObject({ ok: false, differences: [`alerter_run_outcomes ["${rows[0]!.run_id}"]: outcome differ`] });
+  }, 60_000);
 });
