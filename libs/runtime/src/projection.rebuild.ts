@@ -301,6 +301,15 @@ export class ProjectionRebuildRunner {
     private readonly options: { pollMs: number; timeoutMs: number },
   ) {}
 
+  /** A service's runner for its target, with REBUILD_POLL_MS / REBUILD_TIMEOUT_MS from its config. */
+  static for(
+    target: RebuildTarget,
+    deps: { pool: Pool; nc: NatsConnection; subjects: Subjects; registry: EventRegistry; logger: Logger },
+    config: { REBUILD_POLL_MS: number; REBUILD_TIMEOUT_MS: number },
+  ): ProjectionRebuildRunner {
+    return new ProjectionRebuildRunner(new ProjectionRebuilder(target, deps), target.service, deps, { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS });
+  }
+
   async start(): Promise<void> {
     await ensureVerdictTable(this.deps.pool);
     this.stopping = false;

@@ -6,7 +6,7 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { signalRebuildTarget } from './signals/signal.rebuild';
 import { AlerterTicker } from './alerter.ticker';
 import { ActionService } from './alerts/action.service';
@@ -224,12 +224,7 @@ export class AlerterModule {
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },
         {
           provide: ProjectionRebuildRunner,
-          useValue: new ProjectionRebuildRunner(
-            new ProjectionRebuilder(signalRebuildTarget(projector), { pool, nc, subjects, registry, logger }),
-            'alerter',
-            { pool, logger },
-            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
-          ),
+          useValue: ProjectionRebuildRunner.for(signalRebuildTarget(projector), { pool, nc, subjects, registry, logger }, config),
         },
         AlerterLifecycle,
       ],

@@ -6,7 +6,7 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceDirectory, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { BudgetRepository } from './budgets/budget.repository';
 import { BudgetService } from './budgets/budget.service';
 import { CapacityPlanner } from './capacity/capacity.planner';
@@ -197,12 +197,7 @@ export class CostTrackerModule {
         { provide: JetStreamServer, useValue: server },
         {
           provide: ProjectionRebuildRunner,
-          useValue: new ProjectionRebuildRunner(
-            new ProjectionRebuilder(usageRebuildTarget(usage, clock), { pool, nc, subjects, registry, logger }),
-            'cost-tracker',
-            { pool, logger },
-            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
-          ),
+          useValue: ProjectionRebuildRunner.for(usageRebuildTarget(usage, clock), { pool, nc, subjects, registry, logger }, config),
         },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },

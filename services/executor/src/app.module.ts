@@ -6,7 +6,7 @@ import { allEvents, EventRegistry, ScheduleRunRequested, TimerFired } from '@ste
 import { EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { handlerDirsFromEnv, loadHandlers, WorkerPool } from '@steward/worker';
 import { systemClock, type Clock, type Random } from './clock';
 import type { ExecutorConfig } from './config';
@@ -203,12 +203,7 @@ export class ExecutorModule {
         { provide: WORKERS, useValue: workers },
         {
           provide: ProjectionRebuildRunner,
-          useValue: new ProjectionRebuildRunner(
-            new ProjectionRebuilder(runRebuildTarget(projector), { pool, nc, subjects, registry, logger }),
-            'executor',
-            { pool, logger },
-            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
-          ),
+          useValue: ProjectionRebuildRunner.for(runRebuildTarget(projector), { pool, nc, subjects, registry, logger }, config),
         },
         { provide: JetStreamServer, useValue: server },
         { provide: PresenceReporter, useValue: presence },

@@ -6,11 +6,11 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { createPool, EventStore } from '@steward/event-store';
 import { connectNats, PresenceReporter } from '@steward/messaging';
 import { HealthModule, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks, type ServiceRuntime } from '@steward/runtime';
+import { closeRuntime, openRuntime, ProjectionRebuildRunner, runtimeChecks, type ServiceRuntime } from '@steward/runtime';
 import type { LedgerConfig } from './config';
 import { RelayService } from './relay/relay.service';
 import { LedgerCommandConsumer } from './replay/command.consumer';
-import { LEDGER_SERVICE, ledgerRebuildTarget } from './replay/projection.rebuild';
+import { ledgerRebuildTarget } from './replay/projection.rebuild';
 import { ReplayCommands } from './replay/replay.commands';
 import { ensureLedgerSchema } from './replay/replay.migrations';
 import { ReplayPublisher } from './replay/replay.publisher';
@@ -104,12 +104,7 @@ export class LedgerModule {
       { fetchExpiresMs: 5000, ackWaitMs: config.LEDGER_COMMAND_ACK_WAIT_MS, maxDeliver: 10 },
     );
     // The ledger's own recovery: `steward replay start --rebuild ledger` refills a shadow table and compares it.
-    const rebuilds = new ProjectionRebuildRunner(
-      new ProjectionRebuilder(ledgerRebuildTarget(), { pool: resources.pool, nc: resources.nc, subjects, registry, logger }),
-      LEDGER_SERVICE,
-      { pool: resources.pool, logger },
-      { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
-    );
+    const rebuilds = ProjectionRebuildRunner.for(ledgerRebuildTarget(), { pool: resources.pool, nc: resources.nc, subjects, registry, logger }, config);
     return {
       module: LedgerModule,
       imports: [

@@ -5,7 +5,7 @@ import { allEvents, EventRegistry, TimerCancelled, TimerRequested } from '@stewa
 import { EventStore } from '@steward/event-store';
 import { PresenceReporter } from '@steward/messaging';
 import { HealthModule, type Logger } from '@steward/observability';
-import { closeRuntime, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { CLOCK, systemClock, type Clock } from './clock';
 import { CommandOutcomes } from './commands/command.outcome';
 import type { SchedulerConfig } from './config';
@@ -89,12 +89,7 @@ export class SchedulerModule {
     const timerScheduler = new TimerScheduler(pool, store, timers, config.TIMER_BATCH_SIZE, metrics);
     const ticks = new TickLoop(occurrences, timerScheduler, clock, config.SCHEDULER_TICK_MS, logger, metrics);
     const projection = new WorkflowProjection(workflows, schedules);
-    const rebuilds = new ProjectionRebuildRunner(
-      new ProjectionRebuilder(workflowRebuildTarget(projection), { pool, nc, subjects, registry, logger }),
-      'scheduler',
-      { pool, logger },
-      { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
-    );
+    const rebuilds = ProjectionRebuildRunner.for(workflowRebuildTarget(projection), { pool, nc, subjects, registry, logger }, config);
 
     // Timer requests and cancellations are validated on delivery; any other type only if it triggers a run.
     const routing = new TriggerRoutingRegistry(allEvents, new Set([TimerRequested.type, TimerCancelled.type]));

@@ -6,7 +6,7 @@ import { allEvents, EventRegistry } from '@steward/contracts';
 import { BlobStore, EventStore } from '@steward/event-store';
 import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
-import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuilder, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
+import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { workflowStepsRebuildTarget } from './captures/workflow-steps.rebuild';
 import { CaptureTransformer } from './captures/capture.transformer';
 import type { BlobSource } from './captures/capture.body';
@@ -146,12 +146,7 @@ export class TransformerModule {
         { provide: ReplayConsumer, useValue: replayConsumer },
         {
           provide: ProjectionRebuildRunner,
-          useValue: new ProjectionRebuildRunner(
-            new ProjectionRebuilder(workflowStepsRebuildTarget(), { pool, nc, subjects, registry, logger }),
-            'transformer',
-            { pool, logger },
-            { pollMs: config.REBUILD_POLL_MS, timeoutMs: config.REBUILD_TIMEOUT_MS },
-          ),
+          useValue: ProjectionRebuildRunner.for(workflowStepsRebuildTarget(), { pool, nc, subjects, registry, logger }, config),
         },
         { provide: PresenceReporter, useValue: presence },
         { provide: NestJsonLogger, useValue: new NestJsonLogger(logger) },

@@ -7,32 +7,12 @@ import type { Clock } from '../clock';
 import type { EvaluationService } from '../alerts/evaluation.service';
 import { TIMER_OWNER, type EscalationService } from '../escalation/escalation.service';
 import { lockableScopes } from './signal.batch';
-import type { SignalProjector } from './signal.projector';
+import { SIGNAL_EVENTS, type SignalProjector } from './signal.projector';
 
 export const EVENTS_CONSUMER = 'alerter';
 
-/** Every event type the alerter watches (timer.fired: its escalation timers). */
-export const WATCHED_TYPES = [
-  'workflow.applied',
-  'workflow.paused',
-  'workflow.resumed',
-  'run.succeeded',
-  'run.failed',
-  'run.timed_out',
-  'run.cancelled',
-  'step.queued',
-  'step.started',
-  'step.succeeded',
-  'step.failed',
-  'step.timed_out',
-  'step.dead_lettered',
-  'step.requeued',
-  'step.dead_letter_discarded',
-  'collection.raw_captured',
-  'collection.failed',
-  'budget.threshold_crossed',
-  'timer.fired',
-] as const;
+/** Every event type the alerter watches: its signals, and timer.fired for its escalation timers. */
+export const WATCHED_TYPES = [...SIGNAL_EVENTS, 'timer.fired'] as const;
 
 /** How events share transactions (InboxBatcher); one batch at a time keeps evaluation in delivery order. */
 export interface IngestBatching {

@@ -1,7 +1,6 @@
 import { toEnvelope } from '@steward/contracts';
 import type { RebuildTarget } from '@steward/runtime';
-import { WATCHED_TYPES } from './signal.ingest';
-import type { SignalProjector } from './signal.projector';
+import { SIGNAL_EVENTS, type SignalProjector } from './signal.projector';
 
 const AFTER_END = `(e.transaction_id, e.global_position) > ($2::xid8, $3::bigint)`;
 /** A row of one run moved by an event stored after the rebuild's frozen end. */
@@ -30,7 +29,7 @@ export function signalRebuildTarget(projector: SignalProjector): RebuildTarget {
       { name: 'alerter_source_outcomes', changedAfterEnd: `EXISTS (SELECT 1 FROM events e WHERE e.event_id::text = t.event_id AND ${AFTER_END})` },
       { name: 'alerter_budgets', changedAfterEnd: `EXISTS (SELECT 1 FROM events e WHERE e.type = 'budget.threshold_crossed' AND e.data->>'id' = t.id AND ${AFTER_END})` },
     ],
-    types: WATCHED_TYPES.filter((t) => t !== 'timer.fired'),
+    types: SIGNAL_EVENTS,
     fold: (tx, events) => projector.applyBatch(tx, events.map(toEnvelope), async () => undefined),
   };
 }

@@ -1,6 +1,6 @@
 import { migrate } from '@steward/event-store';
 import { eventually, startRebuildReplay, useTestEnvironment } from '@steward/testing';
-import { WATCHED_TYPES } from './signal.ingest';
+import { SIGNAL_EVENTS } from './signal.projector';
 import { startAlerter, TestClock, type AlerterHarness } from '../testing/alerter.harness';
 
 const MINUTE = 60_000;
@@ -353,7 +353,7 @@ rules:
         if (rows.length === 0) throw new Error(`${replayId} not rebuilt yet`);
         return rows[0];
       }, 30_000);
-    const types = WATCHED_TYPES.filter((t) => t !== 'timer.fired');
+    const types = SIGNAL_EVENTS;
     await startRebuildReplay(al.store, env.nats.nc, env.nats.subjects, { replayId: 'alrt-rb-1', consumer: 'alerter', types, db: al.pool });
     const first = await verdict('alrt-rb-1');
     expect(first).toMatchObject({ ok: true, differences: [] });

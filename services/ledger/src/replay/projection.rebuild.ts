@@ -2,7 +2,7 @@ import type { RebuildTarget } from '@steward/runtime';
 import { applyReplayEvent, REPLAY_PROJECTION_TYPES } from './replay.projection';
 
 /** `steward replay start --rebuild ledger` names this consumer. */
-export const LEDGER_SERVICE = 'ledger';
+const LEDGER_SERVICE = 'ledger';
 
 /**
  * A live row whose replay recorded anything after the rebuild's frozen end
