@@ -103,3 +103,5 @@ export { PricesApplied, BudgetSet, BudgetThresholdCrossed, UnitPriceSchema, Budg
 export type { UnitPrice, BudgetThreshold } from './cost.events';
 export { COST_RECONCILIATION_SQL, costReconciliationOf } from './cost-reconciliation';
 export type { CostReconciliation, CostReconciliationRow } from './cost-reconciliation';
+export { DATASET_DIFF_SQL, datasetDiffOf, datasetDiffParams } from './dataset-diff';
+export type { DatasetDiffRow, DatasetDiffSummary } from './dataset-diff';

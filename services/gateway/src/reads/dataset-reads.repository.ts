@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { DATASET_DIFF_SQL, datasetDiffOf, datasetDiffParams, type DatasetDiffRow, type DatasetDiffSummary } from '@steward/contracts';
 
 // Read-only SQL over the transformer's tables (transformer_datasets,
 // transformer_dataset_versions, transformer_rows, transformer_quarantine,
@@ -63,13 +64,7 @@ export interface ReplayOfTransform {
   completedAt: Date | null;
 }
 
-export interface DiffSummary {
-  added: number;
-  changed: number;
-  removed: number;
-  unchanged: number;
-  quarantined: { new: number; base: number };
-}
+export type DiffSummary = DatasetDiffSummary;
 
 export interface DiffEntry {
   key: string;
@@ -185,21 +180,10 @@ export class DatasetReadsRepository {
     };
   }
 
-  /** Added, changed, removed and unchanged keys between two versions (FULL JOIN on key), with quarantine counts. */
+  /** Added, changed, removed and unchanged keys between two versions (libs/contracts DATASET_DIFF_SQL), with quarantine counts. */
   async diffSummary(dataset: string, version: number, baseVersion: number | null): Promise<DiffSummary> {
-    const { rows } = await this.pool.query<{ added: string; changed: string; removed: string; unchanged: string; q_new: string; q_base: string }>(
-      `SELECT count(*) FILTER (WHERE b.key IS NULL) AS added,
-              count(*) FILTER (WHERE n.key IS NOT NULL AND b.key IS NOT NULL AND n.hash <> b.hash) AS changed,
-              count(*) FILTER (WHERE n.key IS NULL) AS removed,
-              count(*) FILTER (WHERE n.hash = b.hash) AS unchanged,
-              (SELECT count(*) FROM transformer_quarantine WHERE dataset = $1 AND version = $2) AS q_new,
-              (SELECT count(*) FROM transformer_quarantine WHERE dataset = $1 AND version = $3) AS q_base
-         FROM (SELECT key, hash FROM transformer_rows WHERE dataset = $1 AND version = $2) n
-         FULL JOIN (SELECT key, hash FROM transformer_rows WHERE dataset = $1 AND version = $3) b ON n.key = b.key`,
-      [dataset, version, baseVersion ?? -1],
-    );
-    const r = rows[0]!;
-    return { added: Number(r.added), changed: Number(r.changed), removed: Number(r.removed), unchanged: Number(r.unchanged), quarantined: { new: Number(r.q_new), base: Number(r.q_base) } };
+    const { rows } = await this.pool.query<DatasetDiffRow>(DATASET_DIFF_SQL, datasetDiffParams(dataset, version, baseVersion));
+    return datasetDiffOf(rows[0]!);
   }
 
   /** The rows that differ, by key, with both sides' data; at most `limit`. */

@@ -1,4 +1,4 @@
-import type { RowCounts } from '@steward/contracts';
+import { DATASET_DIFF_SQL, datasetDiffOf, datasetDiffParams, type DatasetDiffRow, type DatasetDiffSummary, type RowCounts } from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 
 export interface ReplayRow {
@@ -17,13 +17,7 @@ export interface ReplayRow {
   completedAt: Date | null;
 }
 
-export interface DiffSummary {
-  added: number;
-  changed: number;
-  removed: number;
-  unchanged: number;
-  quarantined: { new: number; base: number };
-}
+export type DiffSummary = DatasetDiffSummary;
 
 const COLUMNS = `replay_id, transform, dataset, dataset_version, base_version, dry_run, total, processed, published,
   rows, upserted, unchanged, quarantined, failed, error, completed_at`;
@@ -144,21 +138,9 @@ export class ReplayRepository {
     return rowCount === 1;
   }
 
-  /** Added, changed, removed and unchanged keys between two versions of a dataset (FULL JOIN on key), with quarantine counts. */
+  /** Added, changed, removed and unchanged keys between two versions of a dataset (libs/contracts DATASET_DIFF_SQL). */
   async diff(tx: Queryable, dataset: string, version: number, baseVersion: number | null): Promise<DiffSummary> {
-    const { rows } = await tx.query<{ added: string; changed: string; removed: string; unchanged: string; q_new: string; q_base: string }>({
-      name: 'transformer_replay_diff',
-      text: `SELECT count(*) FILTER (WHERE b.key IS NULL) AS added,
-                    count(*) FILTER (WHERE n.key IS NOT NULL AND b.key IS NOT NULL AND n.hash <> b.hash) AS changed,
-                    count(*) FILTER (WHERE n.key IS NULL) AS removed,
-                    count(*) FILTER (WHERE n.hash = b.hash) AS unchanged,
-                    (SELECT count(*) FROM transformer_quarantine WHERE dataset = $1 AND version = $2) AS q_new,
-                    (SELECT count(*) FROM transformer_quarantine WHERE dataset = $1 AND version = $3) AS q_base
-               FROM (SELECT key, hash FROM transformer_rows WHERE dataset = $1 AND version = $2) n
-               FULL JOIN (SELECT key, hash FROM transformer_rows WHERE dataset = $1 AND version = $3) b ON n.key = b.key`,
-      values: [dataset, version, baseVersion ?? -1],
-    });
-    const r = rows[0]!;
-    return { added: Number(r.added), changed: Number(r.changed), removed: Number(r.removed), unchanged: Number(r.unchanged), quarantined: { new: Number(r.q_new), base: Number(r.q_base) } };
+    const { rows } = await tx.query<DatasetDiffRow>({ name: 'transformer_replay_diff', text: DATASET_DIFF_SQL, values: datasetDiffParams(dataset, version, baseVersion) });
+    return datasetDiffOf(rows[0]!);
   }
 }
