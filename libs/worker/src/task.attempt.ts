@@ -38,6 +38,14 @@ export const DEFAULT_MEMORY_MB = 256;
  * this much later.
  */
 export const DEFAULT_STARTED_REPORT_DELAY_MS = 250;
+/** How long a result waits for its attempt's started report (and heartbeats) to be acknowledged. */
+const STARTED_WAIT_MS = 1_000;
+
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]).then(() => clearTimeout(timer));
+}
+
 /** Heartbeat commands are throttled: the executor needs a sign of life per heartbeat timeout, not every call. */
 const MAX_HEARTBEAT_INTERVAL_MS = 1_000;
 
@@ -127,7 +135,8 @@ export class TaskAttempt {
       ...(this.settings.killGraceMs !== undefined && { killGraceMs: this.settings.killGraceMs }),
       ...(this.settings.sampleIntervalMs !== undefined && { sampleIntervalMs: this.settings.sampleIntervalMs }),
     });
-    await Promise.allSettled(this.pendingHeartbeats);
+    // Beats still being sent go first, but one whose publish is being retried does not hold the result back.
+    await waitAtMost(Promise.allSettled(this.pendingHeartbeats), STARTED_WAIT_MS);
     await this.report(report);
   }
 
@@ -158,7 +167,9 @@ export class TaskAttempt {
 
   private async report(report: AttemptReport): Promise<void> {
     const { outcome, usage, reportedUsage } = report;
-    await this.started;
+    // The start goes first when it can; a start whose publish is still being retried (JetStream slow to ack)
+    // must not hold the result back: the result implies the start, and a late start decides nothing.
+    if (this.started) await waitAtMost(this.started, STARTED_WAIT_MS);
     await this.send('report_step_result', 'result', { ...this.ids(), outcome, usage, reportedUsage });
     const status = outcome.status;
     const fields = {
