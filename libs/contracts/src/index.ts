@@ -105,3 +105,5 @@ export { COST_RECONCILIATION_SQL, costReconciliationOf } from './cost-reconcilia
 export type { CostReconciliation, CostReconciliationRow } from './cost-reconciliation';
 export { DATASET_DIFF_SQL, datasetDiffOf, datasetDiffParams } from './dataset-diff';
 export type { DatasetDiffRow, DatasetDiffSummary } from './dataset-diff';
+export { TRANSFORMER_REPLAY_COLUMNS, transformerReplayOf } from './transformer-replay';
+export type { TransformerReplay, TransformerReplayRow } from './transformer-replay';

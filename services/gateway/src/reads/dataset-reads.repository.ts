@@ -1,5 +1,15 @@
 import type { Pool } from 'pg';
-import { DATASET_DIFF_SQL, datasetDiffOf, datasetDiffParams, type DatasetDiffRow, type DatasetDiffSummary } from '@steward/contracts';
+import {
+  DATASET_DIFF_SQL,
+  datasetDiffOf,
+  datasetDiffParams,
+  TRANSFORMER_REPLAY_COLUMNS,
+  transformerReplayOf,
+  type DatasetDiffRow,
+  type DatasetDiffSummary,
+  type TransformerReplay,
+  type TransformerReplayRow,
+} from '@steward/contracts';
 
 // Read-only SQL over the transformer's tables (transformer_datasets,
 // transformer_dataset_versions, transformer_rows, transformer_quarantine,
@@ -49,20 +59,8 @@ export interface QuarantineCursor {
   rowIndex: number;
 }
 
-export interface ReplayOfTransform {
-  replayId: string;
-  transform: string;
-  dataset: string | null;
-  datasetVersion: number | null;
-  baseVersion: number | null;
-  dryRun: boolean;
-  total: number;
-  processed: number;
-  counts: { rows: number; upserted: number; unchanged: number; quarantined: number };
-  failed: number;
-  error: { code: string; message: string } | null;
-  completedAt: Date | null;
-}
+/** The transformer's replay row (libs/contracts). */
+export type ReplayOfTransform = TransformerReplay;
 
 export type DiffSummary = DatasetDiffSummary;
 
@@ -145,40 +143,10 @@ export class DatasetReadsRepository {
   }
 
   async findReplay(replayId: string): Promise<ReplayOfTransform | undefined> {
-    const { rows } = await this.pool.query<{
-      replay_id: string;
-      transform: string;
-      dataset: string | null;
-      dataset_version: number | null;
-      base_version: number | null;
-      dry_run: boolean;
-      total: string;
-      processed: string;
-      rows: string;
-      upserted: string;
-      unchanged: string;
-      quarantined: string;
-      failed: string;
-      error: ReplayOfTransform['error'];
-      completed_at: Date | null;
-    }>('SELECT replay_id, transform, dataset, dataset_version, base_version, dry_run, total, processed, rows, upserted, unchanged, quarantined, failed, error, completed_at FROM transformer_replays WHERE replay_id = $1', [replayId]);
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      replayId: r.replay_id,
-      transform: r.transform,
-      dataset: r.dataset,
-      datasetVersion: r.dataset_version,
-      baseVersion: r.base_version,
-      dryRun: r.dry_run,
-      total: Number(r.total),
-      processed: Number(r.processed),
-      counts: { rows: Number(r.rows), upserted: Number(r.upserted), unchanged: Number(r.unchanged), quarantined: Number(r.quarantined) },
-      failed: Number(r.failed),
-      error: r.error,
-      completedAt: r.completed_at,
-    };
+    const { rows } = await this.pool.query<TransformerReplayRow>(`SELECT ${TRANSFORMER_REPLAY_COLUMNS} FROM transformer_replays WHERE replay_id = $1`, [replayId]);
+    return rows[0] && transformerReplayOf(rows[0]);
   }
+
 
   /** Added, changed, removed and unchanged keys between two versions (libs/contracts DATASET_DIFF_SQL), with quarantine counts. */
   async diffSummary(dataset: string, version: number, baseVersion: number | null): Promise<DiffSummary> {

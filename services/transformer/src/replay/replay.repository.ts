@@ -1,63 +1,22 @@
-import { DATASET_DIFF_SQL, datasetDiffOf, datasetDiffParams, type DatasetDiffRow, type DatasetDiffSummary, type RowCounts } from '@steward/contracts';
+import {
+  DATASET_DIFF_SQL,
+  datasetDiffOf,
+  datasetDiffParams,
+  TRANSFORMER_REPLAY_COLUMNS,
+  transformerReplayOf,
+  type DatasetDiffRow,
+  type DatasetDiffSummary,
+  type RowCounts,
+  type TransformerReplay,
+  type TransformerReplayRow,
+} from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 
-export interface ReplayRow {
-  replayId: string;
-  transform: string;
-  dataset: string | null;
-  datasetVersion: number | null;
-  baseVersion: number | null;
-  dryRun: boolean;
-  total: number;
-  processed: number;
-  published: boolean;
-  counts: RowCounts;
-  failed: number;
-  error: { code: string; message: string } | null;
-  completedAt: Date | null;
-}
+/** A replay as this service keeps it (libs/contracts: the gateway reads the same table). */
+export type ReplayRow = TransformerReplay;
 
 export type DiffSummary = DatasetDiffSummary;
 
-const COLUMNS = `replay_id, transform, dataset, dataset_version, base_version, dry_run, total, processed, published,
-  rows, upserted, unchanged, quarantined, failed, error, completed_at`;
-
-interface Raw {
-  replay_id: string;
-  transform: string;
-  dataset: string | null;
-  dataset_version: number | null;
-  base_version: number | null;
-  dry_run: boolean;
-  total: string;
-  processed: string;
-  published: boolean;
-  rows: string;
-  upserted: string;
-  unchanged: string;
-  quarantined: string;
-  failed: string;
-  error: ReplayRow['error'];
-  completed_at: Date | null;
-}
-
-function toRow(r: Raw): ReplayRow {
-  return {
-    replayId: r.replay_id,
-    transform: r.transform,
-    dataset: r.dataset,
-    datasetVersion: r.dataset_version,
-    baseVersion: r.base_version,
-    dryRun: r.dry_run,
-    total: Number(r.total),
-    processed: Number(r.processed),
-    published: r.published,
-    counts: { rows: Number(r.rows), upserted: Number(r.upserted), unchanged: Number(r.unchanged), quarantined: Number(r.quarantined) },
-    failed: Number(r.failed),
-    error: r.error,
-    completedAt: r.completed_at,
-  };
-}
 
 /** Per-replay progress of the transformer's side of a backfill. */
 export class ReplayRepository {
@@ -89,8 +48,8 @@ export class ReplayRepository {
   }
 
   async find(tx: Queryable, replayIds: string[]): Promise<Map<string, ReplayRow>> {
-    const { rows } = await tx.query<Raw>({ name: 'transformer_find_replays', text: `SELECT ${COLUMNS} FROM transformer_replays WHERE replay_id = ANY($1::text[])`, values: [replayIds] });
-    return new Map(rows.map((r) => [r.replay_id, toRow(r)]));
+    const { rows } = await tx.query<TransformerReplayRow>({ name: 'transformer_find_replays', text: `SELECT ${TRANSFORMER_REPLAY_COLUMNS} FROM transformer_replays WHERE replay_id = ANY($1::text[])`, values: [replayIds] });
+    return new Map(rows.map((r) => [r.replay_id, transformerReplayOf(r)]));
   }
 
   /**
@@ -99,34 +58,34 @@ export class ReplayRepository {
    * returned are the ones this transaction recorded first.
    */
   async claim(tx: Queryable, replayId: string, consumer: string, messageIds: string[]): Promise<{ replay: ReplayRow | undefined; claimed: Set<string> }> {
-    const { rows } = await tx.query<Partial<Raw> & { claimed: string[] }>({
+    const { rows } = await tx.query<Partial<TransformerReplayRow> & { claimed: string[] }>({
       name: 'transformer_replay_claim',
-      text: `WITH r AS (SELECT ${COLUMNS} FROM transformer_replays WHERE replay_id = $1),
+      text: `WITH r AS (SELECT ${TRANSFORMER_REPLAY_COLUMNS} FROM transformer_replays WHERE replay_id = $1),
                   c AS (INSERT INTO inbox (consumer, message_id) SELECT $2, m FROM unnest($3::text[]) AS m WHERE EXISTS (SELECT 1 FROM r)
                         ON CONFLICT DO NOTHING RETURNING message_id)
              SELECT r.*, ARRAY(SELECT message_id FROM c) AS claimed FROM (SELECT 1) AS one LEFT JOIN r ON true`,
       values: [replayId, consumer, messageIds],
     });
     const row = rows[0]!;
-    return { replay: row.replay_id == null ? undefined : toRow(row as Raw), claimed: new Set(row.claimed) };
+    return { replay: row.replay_id == null ? undefined : transformerReplayOf(row as TransformerReplayRow), claimed: new Set(row.claimed) };
   }
 
   /** Adds a batch's work; the row lock serialises concurrent batches so completion is decided once. */
   async progress(tx: Queryable, replayId: string, delta: { processed: number; counts: RowCounts; failed: number }): Promise<ReplayRow> {
-    const { rows } = await tx.query<Raw>({
+    const { rows } = await tx.query<TransformerReplayRow>({
       name: 'transformer_replay_progress',
       text: `UPDATE transformer_replays SET processed = processed + $2, rows = rows + $3, upserted = upserted + $4, unchanged = unchanged + $5,
                quarantined = quarantined + $6, failed = failed + $7
-             WHERE replay_id = $1 RETURNING ${COLUMNS}`,
+             WHERE replay_id = $1 RETURNING ${TRANSFORMER_REPLAY_COLUMNS}`,
       values: [replayId, delta.processed, delta.counts.rows, delta.counts.upserted, delta.counts.unchanged, delta.counts.quarantined, delta.failed],
     });
-    return toRow(rows[0]!);
+    return transformerReplayOf(rows[0]!);
   }
 
   async markPublished(tx: Queryable, replayId: string, now: Date): Promise<ReplayRow | undefined> {
     await tx.query('INSERT INTO transformer_replay_published (replay_id, published_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [replayId, now]);
-    const { rows } = await tx.query<Raw>(`UPDATE transformer_replays SET published = true WHERE replay_id = $1 RETURNING ${COLUMNS}`, [replayId]);
-    return rows[0] && toRow(rows[0]);
+    const { rows } = await tx.query<TransformerReplayRow>(`UPDATE transformer_replays SET published = true WHERE replay_id = $1 RETURNING ${TRANSFORMER_REPLAY_COLUMNS}`, [replayId]);
+    return rows[0] && transformerReplayOf(rows[0]);
   }
 
   async markFailed(tx: Queryable, replayId: string, error: { code: string; message: string }): Promise<void> {
