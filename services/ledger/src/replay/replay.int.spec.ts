@@ -30,6 +30,9 @@ interface ReplayRow {
   transform: string | null;
 }
 
+// Each test may first wait for the store tail to become commit-safe (settled), up to 90 s on a loaded server.
+jest.setTimeout(180_000);
+
 describe('replays', () => {
   const env = useTestEnvironment({ label: 'replay', setupDatabase: (url) => migrate(url) });
   let pool: Pool;
@@ -65,11 +68,15 @@ describe('replays', () => {
     return p;
   }
 
-  /** A replay covers what was commit-safe when it started: wait until every append so far is (open transactions anywhere on the server hold that back). */
+  /**
+   * A replay covers what was commit-safe when it started: wait until every append so far is (open
+   * transactions anywhere on the server hold that back; under the full suite another file's database
+   * setup once did for more than 30 s).
+   */
   async function settled(): Promise<void> {
     const { rows } = await pool.query<{ max: string | null }>('SELECT max(global_position) AS max FROM events');
     const last = BigInt(rows[0]?.max ?? 0);
-    await eventually(async () => expect((await store.headPosition()).globalPosition).toBeGreaterThanOrEqual(last), 30_000, 20);
+    await eventually(async () => expect((await store.headPosition()).globalPosition).toBeGreaterThanOrEqual(last), 90_000, 20);
   }
 
   async function start(payload: unknown): Promise<{ replayId: string; total: number; upTo: { transactionId: string; position: string } }> {
