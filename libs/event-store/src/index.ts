@@ -26,3 +26,4 @@ export { BlobStore, sha256Hex } from './blob.store';
 export type { StoredBlob } from './blob.store';
 export { commitSafeHead, countSelection, readSelectionEncoded } from './selection.query';
 export type { EventSelection } from './selection.query';
+export { copyLine, copyRows, copyText } from './copy-in';

@@ -1,6 +1,5 @@
-import type { Queryable } from '@steward/event-store';
+import { copyLine, copyRows, type Queryable } from '@steward/event-store';
 import type { RateSource } from '../domain/cost.price';
-import { copyLine, copyRows } from './copy-in';
 
 /** One row of cost_records: usage, the price it was costed at, the amount and who it is attributed to. */
 export interface CostRecord {

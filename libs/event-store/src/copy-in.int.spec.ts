@@ -1,10 +1,11 @@
-import { createPool, unitOfWork } from '@steward/event-store';
+import { createPool } from './pool.factory';
+import { unitOfWork } from './unit-of-work.transaction';
 import { useTestEnvironment } from '@steward/testing';
 import type { Pool } from 'pg';
 import { copyLine, copyRows } from './copy-in';
 
 describe('COPY of rows', () => {
-  const env = useTestEnvironment({ label: 'costcopy' });
+  const env = useTestEnvironment({ label: 'storecopy' });
   let pool: Pool;
 
   beforeAll(async () => {

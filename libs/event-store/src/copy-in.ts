@@ -1,5 +1,5 @@
 import type { Connection, Submittable } from 'pg';
-import type { Queryable } from '@steward/event-store';
+import type { Queryable } from './pool.factory';
 
 /**
  * `COPY <table> (<columns>) FROM STDIN` in text format, as one pg
