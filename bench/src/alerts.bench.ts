@@ -1,6 +1,9 @@
 // pnpm bench:alerts: how fast the alerter folds events into its signals
-// while a rule set of 1,000 rules is applied (alerts.ingest, events/s, beside
-// the rate the relay published the same events: the limit it cannot beat),
+// while a rule set of 1,000 rules is applied (alerts.ingest, events/s, from
+// the store's append through the relay, against the raw pipeline of the same
+// shape on this machine: append, publish, consume, store a row, ack; and
+// alerts.ingest.backlog, the alerter alone on events already published,
+// against the raw consumer of a filled stream),
 // and the p99 delay from a triggering event's append to the notification
 // arriving at a local webhook receiver, for a rule whose `for` is zero, so
 // the whole figure is the alerter's own delay (alerts.notify_p99_ms).
@@ -9,10 +12,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { allEvents, EventRegistry, Subjects, uuidv7, type NewEvent } from '@steward/contracts';
-import { createPool, EventStore, migrate } from '@steward/event-store';
+import { copyLine, createPool, EventStore, migrate } from '@steward/event-store';
 import { CommandBus, connectNats } from '@steward/messaging';
 import { ServiceProcess } from '@steward/testing';
-import { emit, env, freePort, note, percentile, scratchDatabase } from './bench-kit';
+import { emit, env, freePort, note, percentile, rate, scratchDatabase } from './bench-kit';
+import { rawPipelineRate } from './raw-pipeline';
 
 const RULES = Number(process.env.BENCH_ALERT_RULES ?? 1000);
 const EVENTS = Number(process.env.BENCH_ALERT_EVENTS ?? 20_000);
@@ -77,7 +81,8 @@ async function main(): Promise<void> {
     const ledger = new ServiceProcess('ledger', await freePort(), base).start();
     services.push(ledger);
     await ledger.waitReady();
-    const alerter = new ServiceProcess('alerter', await freePort(), { ...base, ALERTER_DISPATCH_INTERVAL_MS: '20', ALERTER_EVAL_INTERVAL_MS: '60000', ALERTER_DB_POOL_SIZE: '16' }).start();
+    const alerterEnv = { ...base, ALERTER_DISPATCH_INTERVAL_MS: '20', ALERTER_EVAL_INTERVAL_MS: '60000', ALERTER_DB_POOL_SIZE: '16' };
+    let alerter = new ServiceProcess('alerter', await freePort(), alerterEnv).start();
     services.push(alerter);
     await alerter.waitReady();
 
@@ -89,6 +94,16 @@ async function main(): Promise<void> {
 
     const workflows = Array.from({ length: RULES }, (_, i) => `bw-${i}`);
     const now = () => new Date().toISOString();
+    const succeeded = (from: number): NewEvent[][] => {
+      const batches: NewEvent[][] = [];
+      for (let i = 0; i < EVENTS; i += BATCH) {
+        batches.push(Array.from({ length: Math.min(BATCH, EVENTS - i) }, (_, k) => ({
+          type: 'run.succeeded',
+          data: { runId: `br-${from + i + k}`, workflowId: workflows[(i + k) % workflows.length]!, succeededAt: now(), durationMs: 1000 + ((i + k) % 7) },
+        })));
+      }
+      return batches;
+    };
     for (let i = 0; i < workflows.length; i += BATCH) {
       await store.append(
         `bench-workflows-${i}`,
@@ -117,18 +132,52 @@ async function main(): Promise<void> {
     });
     const before = await handled();
     const started = Date.now();
-    for (let i = 0; i < EVENTS; i += BATCH) {
-      const batch: NewEvent[] = Array.from({ length: Math.min(BATCH, EVENTS - i) }, (_, k) => ({
-        type: 'run.succeeded',
-        data: { runId: `br-${i + k}`, workflowId: workflows[(i + k) % workflows.length]!, succeededAt: now(), durationMs: 1000 + ((i + k) % 7) },
-      }));
-      await store.append(`bench-runs-${i}`, batch, { expected: 'no_stream' });
-    }
+    for (const [b, batch] of succeeded(0).entries()) await store.append(`bench-runs-${b}`, batch, { expected: 'no_stream' });
     await waitHandled(before + EVENTS, 600_000);
     const seconds = (Date.now() - started) / 1000;
     const relaySeconds = Math.max(0.001, (lastPublishedAt - started) / 1000);
+    const ingest = EVENTS / seconds;
+    const relayRate = published / relaySeconds;
+    note(`alerts.ingest ${Math.round(ingest)} events/s while the relay published ${Math.round(relayRate)}/s`);
+
+    // ---- alerts.ingest.backlog: the alerter alone, started on EVENTS events the relay already published -------------
+    await alerter.stop();
+    published = 0;
+    for (const [b, batch] of succeeded(EVENTS).entries()) await store.append(`bench-runs-backlog-${b}`, batch, { expected: 'no_stream' });
+    const relayDeadline = Date.now() + 120_000;
+    while (published < EVENTS && Date.now() < relayDeadline) await new Promise((r) => setTimeout(r, 20));
     sub.unsubscribe();
-    emit({ bench: 'alerts.ingest', value: EVENTS / seconds, unit: 'events/s', limit: 'relay.publish', limit_value: published / relaySeconds, labels: { rules: RULES } });
+    const handledBefore = await handled();
+    alerter = new ServiceProcess('alerter', await freePort(), alerterEnv).start();
+    services.push(alerter);
+    let first = handledBefore;
+    const firstDeadline = Date.now() + 60_000;
+    while (first === handledBefore) {
+      if (Date.now() > firstDeadline) throw new Error('the restarted alerter handled nothing within 60 s');
+      await new Promise((r) => setTimeout(r, 10));
+      first = await handled();
+    }
+    const fromBacklog = await rate(handledBefore + EVENTS - first, () => waitHandled(handledBefore + EVENTS, 600_000));
+    await alerter.waitReady();
+
+    // ---- the raw pipeline of the same shape: append 100, publish; consume, parse, COPY 1 row, ack --------------------
+    await pool.query('CREATE TABLE raw_run_outcomes (LIKE alerter_run_outcomes INCLUDING ALL)');
+    const rawMessages = succeeded(2 * EVENTS).flat().map((e) => {
+      const id = uuidv7();
+      return { id, json: JSON.stringify({ specversion: '1.0', id, source: 'bench', type: e.type, time: now(), data: e.data }) };
+    });
+    const rawRow = (e: { time: string; data: Record<string, unknown> }) => {
+      const d = e.data as { runId: string; workflowId: string; durationMs: number; succeededAt: string };
+      return copyLine([d.runId, d.workflowId, 'succeeded', d.durationMs, null, null, d.succeededAt]);
+    };
+    const rawOptions = { databaseUrl: db.url, natsUrl: env.natsUrl, table: 'raw_run_outcomes', columns: ['run_id', 'workflow_id', 'outcome', 'duration_ms', 'error', 'started_at', 'ended_at'], rows: rawRow };
+    const pipeline = await rawPipelineRate({ ...rawOptions, name: `${ns}append`, append: true, publisher: 'concurrent', messages: rawMessages });
+    await pool.query('TRUNCATE raw_run_outcomes');
+    const pipelineBacklog = await rawPipelineRate({ ...rawOptions, name: `${ns}backlog`, append: false, publisher: 'before', messages: rawMessages });
+    emit({ bench: 'raw.pipeline', value: pipeline, unit: 'events/s', labels: { shape: 'append 100 and publish while consume, parse, COPY 1 row, ack' } });
+    emit({ bench: 'raw.pipeline.backlog', value: pipelineBacklog, unit: 'events/s', labels: { shape: 'consume, parse, COPY 1 row, ack from a filled stream' } });
+    emit({ bench: 'alerts.ingest', value: ingest, unit: 'events/s', limit: 'raw.pipeline', limit_value: pipeline, labels: { rules: RULES, 'relay.publish': Math.round(relayRate) } });
+    emit({ bench: 'alerts.ingest.backlog', value: fromBacklog, unit: 'events/s', limit: 'raw.pipeline.backlog', limit_value: pipelineBacklog, labels: { rules: RULES } });
 
     // ---- alerts.notify_p99_ms -------------------------------------------------------------------
     const delays: number[] = [];
