@@ -25,10 +25,12 @@ export const MAX_LIMIT = 10_000;
 
 /**
  * The commit-safe predicate every reader shares: only transactions older than
- * the oldest one still running, so nothing can later appear before the cursor.
- * It must sit in the same statement as the read (one snapshot for both).
+ * the oldest one still running in this database, so nothing can later appear
+ * before the cursor (steward_commit_horizon, migration 6: a transaction open
+ * in another database on the server does not hold readers here back). It must
+ * sit in the same statement as the read (one snapshot for both).
  */
-export const COMMIT_SAFE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+export const COMMIT_SAFE = 'transaction_id < (SELECT steward_commit_horizon())';
 
 export function pageLimit(limit: number | undefined): number {
   const n = limit ?? DEFAULT_LIMIT;

@@ -218,7 +218,7 @@ export class EventStore {
 
   /**
    * The next page after `after` in commit-safe order, in ONE statement:
-   * WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AND
+   * WHERE transaction_id < steward_commit_horizon() AND
    * (transaction_id, global_position) > cursor ORDER BY 1, 2 LIMIT n.
    * The returned cursor is the last event's, or `after` when there is none.
    */

@@ -5,6 +5,7 @@ export type { AppendResult, AppendOptions, EventStoreOptions, EncodedEvent } fro
 export type { ExpectedVersion } from './append.validator';
 export { DEFAULT_MAX_PAYLOAD_BYTES, MAX_STREAM_ID_LENGTH } from './append.validator';
 export { START, compareCursors } from './cursor.model';
+export { COMMIT_SAFE } from './event.query';
 export type { Cursor } from './cursor.model';
 export type { EventFilter, Page } from './event.query';
 export { createPool } from './pool.factory';

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { TokenRole } from '@steward/contracts';
+import { COMMIT_SAFE } from '@steward/event-store';
 import { Logger } from '@steward/observability';
 import type { Pool } from 'pg';
 import { eventually, type TestEnvironment } from '@steward/testing';
@@ -97,14 +98,14 @@ export async function startGateway(env: TestEnvironment, overrides: Record<strin
 
 /**
  * Waits until every committed event is readable in commit-safe order.
- * Snapshots are cluster-wide: a transaction left open by any other test
- * file on the same server holds commit-safe readers back for a while.
+ * A transaction this database's tests leave open holds commit-safe readers
+ * back until it ends (other databases' no longer do: steward_commit_horizon).
  */
 export async function untilCommittedReadable(pool: Pool, timeoutMs = 45_000): Promise<void> {
   await eventually(
     async () => {
       const { rows } = await pool.query<{ ok: boolean | null }>(
-        'SELECT bool_and(transaction_id < pg_snapshot_xmin(pg_current_snapshot())) AS ok FROM events',
+        `SELECT bool_and(${COMMIT_SAFE}) AS ok FROM events`,
       );
       if (rows[0]?.ok === false) throw new Error('some committed events are not readable yet');
     },

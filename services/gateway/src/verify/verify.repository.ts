@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Cursor } from '@steward/event-store';
+import { COMMIT_SAFE, type Cursor } from '@steward/event-store';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Counting the whole backlog of a relay that is far behind would scan it; past this we say "at least".
@@ -32,7 +32,7 @@ export class VerifyRepository {
     const { rows } = await this.pool.query<{ n: string; oldest: Date | null }>(
       `SELECT count(*) AS n, min(occurred_at) AS oldest FROM (
          SELECT occurred_at FROM events
-          WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          WHERE ${COMMIT_SAFE}
             AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
           ORDER BY transaction_id, global_position LIMIT $3) backlog`,
       [checkpoint.transactionId.toString(), checkpoint.globalPosition.toString(), LAG_COUNT_CAP + 1],
