@@ -78,7 +78,12 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
   const resultOf = (runId: string) =>
     eventually(() => {
       const found = commandsOf(runId, 'report_step_result');
-      if (found.length === 0) throw new Error(`no result for ${runId} yet`);
+      if (found.length === 0) {
+        // What the pool said about this run, so a timeout under load says where the attempt stopped.
+        const said = logLines.filter((l) => l.includes(runId) || /"level":"(warn|error)"/.test(l)).slice(-20);
+        const sent = commandsOf(runId).map((c) => c.name);
+        throw new Error(`no result for ${runId} yet (running ${pool.runningCount}; commands ${JSON.stringify(sent)}; log:\n${said.join('\n')})`);
+      }
       return found[0]!.command.payload as {
         outcome: { status: string; outputs?: Record<string, unknown>; error?: { code: string; message: string; retryable: boolean } };
         usage: { cpuMs: number; maxRssKb: number; wallMs: number };
