@@ -77,6 +77,8 @@ describe('costs and reports commands', () => {
         uptime: { executor: { ratio: 0.75, samples: 4 }, scheduler: { ratio: 1, samples: 12 } },
         successRate: { ratio: 0.98, runs: 100 },
         mttr: { ms: 1_200_000, alerts: 2 },
+        incidentsBySeverity: {},
+        capacity: { default: { configuredWorkers: 4, recommendedReplicas: 2 } },
         missing: [{ part: 'mttd', service: 'alerter', reason: 'no alerter_alerts table: the alerter service never ran against this database' }],
       },
     });
@@ -86,6 +88,9 @@ describe('costs and reports commands', () => {
     expect(r.stdout).toContain('Uptime per service\n  NAME       RATIO  SAMPLES\n  executor   75%          4\n  scheduler  100%        12');
     expect(r.stdout).toContain('ratio: 98%');
     expect(r.stdout).toContain('ms:     20m');
+    // An empty section says so; camelCase fields read as words.
+    expect(r.stdout).toContain('Incidents by severity\n  none');
+    expect(r.stdout).toContain('NAME     CONFIGURED WORKERS  RECOMMENDED REPLICAS');
     expect(r.stdout).toContain('MTTD (mean time to detect): needs the alerter service (no alerter_alerts table: the alerter service never ran against this database)');
   });
 });

@@ -74,7 +74,8 @@ function printOps(ctx: CommandContext, report: Row, since: string): void {
     out.line('');
     out.line(bold(heading, out.color));
     const human = humanise(body);
-    out.line(asTable(human, out.color) ?? formatDetail(human, { color: out.color, indent: '  ' }));
+    const empty = (Array.isArray(human) && human.length === 0) || (isRecord(human) && Object.keys(human).length === 0);
+    out.line(empty ? '  none' : (asTable(human, out.color) ?? formatDetail(human, { color: out.color, indent: '  ' })));
   }
   const missing = Array.isArray(report.missing) ? (report.missing as Row[]) : [];
   if (missing.length > 0) {

@@ -48,6 +48,15 @@ export function statusColor(text: string, color: boolean): string {
   return text;
 }
 
+/**
+ * A column header as the table prints it: camelCase split into words, ASCII
+ * letters upper-cased and nothing else (`µ$/row` keeps its micro sign, which
+ * toUpperCase turns into a Greek capital Mu).
+ */
+export function headerText(header: string): string {
+  return header.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[a-z]+/g, (s) => s.toUpperCase());
+}
+
 export function formatTable<T>(columns: Column<T>[], rows: readonly T[], options: TableOptions): string {
   const cells = rows.map((row) => columns.map((c) => truncate(cellText(c.value(row)), c.max ?? DEFAULT_MAX)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
@@ -57,7 +66,7 @@ export function formatTable<T>(columns: Column<T>[], rows: readonly T[], options
     if (i === last && columns[i]!.align !== 'right') return text;
     return columns[i]!.align === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
   };
-  const header = columns.map((c, i) => bold(pad(c.header.toUpperCase(), i), options.color)).join(GAP);
+  const header = columns.map((c, i) => bold(pad(headerText(c.header), i), options.color)).join(GAP);
   const lines = cells.map((r, rowIndex) =>
     r
       .map((text, i) => {

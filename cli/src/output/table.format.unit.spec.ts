@@ -1,4 +1,4 @@
-import { formatTable, formatTime } from './table.format';
+import { formatTable, formatTime, headerText } from './table.format';
 
 interface R {
   id: string;
@@ -36,5 +36,13 @@ describe('table format', () => {
     expect(formatTime('2026-05-01T12:00:00+02:00')).toBe('2026-05-01 10:00:00Z');
     expect(formatTime(undefined)).toBe('-');
     expect(formatTime('not a time')).toBe('not a time');
+  });
+
+  it('prints headers in capitals word by word, and leaves non-ASCII letters alone', () => {
+    expect(headerText('configuredWorkers')).toBe('CONFIGURED WORKERS');
+    expect(headerText('p50')).toBe('P50');
+    expect(headerText('per run')).toBe('PER RUN');
+    // toUpperCase() would turn the micro sign into a Greek capital Mu.
+    expect(headerText('µ$/row')).toBe('µ$/ROW');
   });
 });

@@ -53,8 +53,17 @@ export interface CostTrackerOverrides {
 interface PeriodicJob {
   name: string;
   everyMs: number;
+  /** The first run waits this long after start (default: runs at once). */
+  firstAfterMs?: number;
   run(now: Date): Promise<unknown>;
 }
+
+/**
+ * Services started together announce themselves within a presence report
+ * interval (5 s) or two; an uptime sample taken before that marked them down,
+ * and a platform up for a minute read as 50 % up in `steward reports ops`.
+ */
+const UPTIME_FIRST_SAMPLE_AFTER_MS = 15_000;
 
 /** Starts the handlers and the capacity refresh once the app is up; stops both before the connections close. */
 @Injectable()
@@ -96,15 +105,23 @@ class CostTrackerLifecycle implements OnApplicationBootstrap, BeforeApplicationS
           });
         this.running.add(p);
       };
-      tick();
-      const timer = setInterval(tick, job.everyMs);
-      timer.unref();
-      this.timers.push(timer);
+      const start = () => {
+        tick();
+        const timer = setInterval(tick, job.everyMs);
+        timer.unref();
+        this.timers.push(timer);
+      };
+      if (job.firstAfterMs === undefined) start();
+      else {
+        const first = setTimeout(start, job.firstAfterMs);
+        first.unref();
+        this.timers.push(first);
+      }
     }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t); // clears intervals too
     await this.presence.stop();
     await this.rebuilds.stop();
     await Promise.all(this.running);
@@ -151,7 +168,7 @@ export class CostTrackerModule {
     const uptime = new UptimeSampler(pool, new PresenceDirectory(nc, subjects), config.COST_UPTIME_SERVICES);
     const periodic: PeriodicJob[] = [
       { name: 'capacity plan', everyMs: config.COST_CAPACITY_REFRESH_MS, run: (now) => capacity.plan(now).then(() => forecasts.plan(now)) },
-      { name: 'uptime sample', everyMs: config.COST_UPTIME_SAMPLE_MS, run: (now) => uptime.sample(now, config.COST_UPTIME_SAMPLE_MS) },
+      { name: 'uptime sample', everyMs: config.COST_UPTIME_SAMPLE_MS, firstAfterMs: Math.min(UPTIME_FIRST_SAMPLE_AFTER_MS, config.COST_UPTIME_SAMPLE_MS), run: (now) => uptime.sample(now, config.COST_UPTIME_SAMPLE_MS) },
     ];
 
     const server = new JetStreamServer({
