@@ -16,6 +16,13 @@ export interface HandleCommandOptions {
   metadata?: EventMetadata;
   /** Run inside the caller's transaction (e.g. processOnce). */
   tx?: Queryable;
+  /**
+   * The stream is expected not to exist yet (a new run): the first attempt
+   * decides on the initial state without reading and appends with
+   * `no_stream`; if the stream exists after all, the usual
+   * read-decide-append follows. Saves the read of an empty stream.
+   */
+  expectNew?: boolean;
 }
 
 const SAVEPOINT = 'steward_handle_command';
@@ -33,20 +40,33 @@ export async function handleCommand<State, Command, E = unknown>(
   command: Command,
   options: HandleCommandOptions = {},
 ): Promise<AppendResult> {
-  const maxRetries = options.maxRetries ?? 3;
+  const blindFirst = options.expectNew === true;
+  // The blind attempt's conflict is no lost race: the retries after it are as many as without it.
+  const maxRetries = (options.maxRetries ?? 3) + (blindFirst ? 1 : 0);
   const { tx } = options;
   // A failed statement aborts the caller's transaction; a savepoint confines
   // the failure to this attempt so the retry can run in the same transaction.
   const savepointIn = tx !== undefined && !isPool(tx) && maxRetries > 0 ? tx : undefined;
   for (let attempt = 0; ; attempt++) {
-    const history = await store.readStream(streamId, { tx });
+    const blind = blindFirst && attempt === 0;
+    const history = blind ? [] : await store.readStream(streamId, { tx });
     const state = history.reduce(
       (s, e) => decider.evolve(s, upcast(store.registry, e) as StoredEvent<E>),
       decider.initialState(),
     );
     const version = history.at(-1)?.streamVersion ?? null;
-    const decided = decider.decide(command, state);
-    if (decided.length === 0) return { streamId, nextExpectedVersion: version ?? 0, events: [] };
+    let decided: NewEvent<E>[];
+    try {
+      decided = decider.decide(command, state);
+    } catch (err) {
+      // Refused on the assumed state: only the stream's real state may refuse it.
+      if (blind) continue;
+      throw err;
+    }
+    if (decided.length === 0) {
+      if (blind) continue;
+      return { streamId, nextExpectedVersion: version ?? 0, events: [] };
+    }
     const events = options.metadata
       ? decided.map((e) => ({ ...e, metadata: { ...options.metadata, ...e.metadata } }))
       : decided;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type Consumer, type DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { millis, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import { Headers, type EventEnvelope, type EventRegistry, type Subjects } from '@steward/contracts';
@@ -34,6 +34,8 @@ export interface JetStreamConsumerOptions {
    */
   backoffMs?: number[];
   maxAckPending?: number;
+  /** Where the durable starts if this server creates it (default: all); an existing one keeps its own. */
+  deliverPolicy?: DeliverPolicy;
   concurrency?: number;
   /** Batch delivery instead of one `@EventPattern` call per message (EVENTS and REPLAY consumers only). */
   batch?: BatchDelivery;
@@ -237,6 +239,7 @@ export class JetStreamServer extends Server<ServerEvents> implements CustomTrans
           ack_wait: nanos(c.ackWaitMs ?? 30_000),
           max_deliver: c.maxDeliver ?? 5,
           ...(c.maxAckPending !== undefined && { max_ack_pending: c.maxAckPending }),
+          ...(c.deliverPolicy !== undefined && { deliver_policy: c.deliverPolicy }),
         },
         this.log,
       );
