@@ -16,6 +16,14 @@ export interface RunRow {
   requestedAt: string;
 }
 
+/** An attempt queued in the decision that requested the run: its step row is written queued, with the attempt row. */
+export interface QueuedAttempt {
+  stepId: string;
+  attempt: number;
+  queuedAt: string;
+  heartbeatMs?: number;
+}
+
 export interface StepRow {
   stepId: string;
   position: number;
@@ -42,18 +50,83 @@ export interface StepProgress {
   lastHeartbeatAt: Date | null;
 }
 
+/** An attempt that ended; `started`: it also started in the same decision (a result that overtook its start report). */
+export interface AttemptEnd {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  status: string;
+  at: string;
+  error?: unknown;
+  usage?: unknown;
+  started?: { at: string; worker?: string };
+}
+
+/** A run that ended; `durationMs` null: measured from the request; `startedAt`: it also started in the same decision. */
+export interface RunEnd {
+  status: string;
+  at: string;
+  durationMs: number | null;
+  outcome?: Record<string, unknown>;
+  startedAt?: string;
+}
+
+// endAttempt's two updates ($1-$9, attemptParams) and endRun's ($1 run id, then five from `from`),
+// shared by the statement that writes an attempt's and its run's end together.
+const END_ATTEMPT_STEP = `UPDATE executor_steps SET status = $4, ended_at = $5, last_error = COALESCE($6::jsonb, last_error),
+         started_at = COALESCE(started_at, $8::timestamptz), last_heartbeat_at = COALESCE($8::timestamptz, last_heartbeat_at),
+         duration_ms = CASE WHEN COALESCE(started_at, $8::timestamptz) IS NULL THEN NULL
+                            ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($5::timestamptz - COALESCE(started_at, $8::timestamptz))) * 1000)::bigint) END
+       WHERE run_id = $1 AND step_id = $2`;
+const END_ATTEMPT_ROW = `UPDATE executor_step_attempts SET ended_at = COALESCE(ended_at, $5::timestamptz), outcome = COALESCE(outcome, $4::text), error = COALESCE(error, $6::jsonb),
+         usage = COALESCE(usage, $7::jsonb), started_at = COALESCE($8::timestamptz, started_at), worker = CASE WHEN $8::timestamptz IS NULL THEN worker ELSE $9::text END
+       WHERE run_id = $1 AND step_id = $2 AND attempt = $3`;
+const endRunSql = (from: number) => {
+  const [status, at, duration, outcome, started] = [0, 1, 2, 3, 4].map((k) => `$${from + k}`);
+  return `UPDATE executor_runs SET status = ${status}, ended_at = ${at}, updated_at = ${at}, outcome = ${outcome}, started_at = COALESCE(started_at, ${started}::timestamptz),
+         duration_ms = COALESCE(${duration}::bigint, GREATEST(0, (EXTRACT(EPOCH FROM (${at}::timestamptz - requested_at)) * 1000)::bigint))
+       WHERE run_id = $1`;
+};
+
+function attemptParams(end: AttemptEnd): unknown[] {
+  return [
+    end.runId,
+    end.stepId,
+    end.attempt,
+    end.status,
+    end.at,
+    end.error === undefined ? null : JSON.stringify(end.error),
+    end.usage === undefined ? null : JSON.stringify(end.usage),
+    end.started?.at ?? null,
+    end.started?.worker ?? null,
+  ];
+}
+
+const runParams = (end: RunEnd): unknown[] => [end.status, end.at, end.durationMs, end.outcome ?? null, end.startedAt ?? null];
+
 export class RunProjectionRepository {
-  /** The run row and its step rows in one statement; `queuedAt`: the run was admitted in the same decision. */
-  async insertRun(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt?: string): Promise<void> {
+  /**
+   * The run row, its step rows and the attempts queued with it in one
+   * statement; `queuedAt`: the run was admitted in the same decision.
+   * Queued steps are written as `queueAttempt` leaves a fresh step row.
+   */
+  async insertRun(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt?: string, queued: QueuedAttempt[] = []): Promise<void> {
     await tx.query(
       `WITH run AS (
          INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, queued_at, updated_at)
          VALUES ($1, $2, $3, CASE WHEN $11::timestamptz IS NULL THEN 'pending' ELSE 'queued' END, $4, $5, $6, $7, $8, $9, $11, COALESCE($11, $9)) ON CONFLICT (run_id) DO NOTHING
+       ), q AS (
+         SELECT * FROM jsonb_to_recordset($12::jsonb) AS q(step_id text, attempt int, queued_at timestamptz, heartbeat_ms bigint)
+       ), attempts AS (
+         INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) SELECT $1, q.step_id, q.attempt, q.queued_at FROM q ON CONFLICT DO NOTHING
        )
-       INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms)
-       SELECT $1, s.step_id, $2, s.position, s.kind, s.needs, 'pending', s.start_to_close_ms
-       FROM jsonb_to_recordset($10::jsonb) AS s(step_id text, position int, kind text, needs text[], start_to_close_ms bigint)
-       ON CONFLICT (run_id, step_id) DO NOTHING`,
+       INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms, attempt, heartbeat_ms)
+       SELECT $1, s.step_id, $2, s.position, s.kind, s.needs, CASE WHEN q.step_id IS NULL THEN 'pending' ELSE 'queued' END, s.start_to_close_ms,
+              COALESCE(q.attempt, 0), q.heartbeat_ms
+       FROM jsonb_to_recordset($10::jsonb) AS s(step_id text, position int, kind text, needs text[], start_to_close_ms bigint) LEFT JOIN q USING (step_id)
+       ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'queued', attempt = EXCLUDED.attempt,
+         heartbeat_ms = COALESCE(EXCLUDED.heartbeat_ms, executor_steps.heartbeat_ms), ended_at = NULL, duration_ms = NULL
+       WHERE EXCLUDED.status = 'queued'`,
       [
         run.runId,
         run.workflowId,
@@ -66,6 +139,7 @@ export class RunProjectionRepository {
         run.requestedAt,
         JSON.stringify(steps.map((s) => ({ step_id: s.stepId, position: s.position, kind: s.kind, needs: s.needs, start_to_close_ms: s.startToCloseMs }))),
         queuedAt ?? null,
+        JSON.stringify(queued.map((q) => ({ step_id: q.stepId, attempt: q.attempt, queued_at: q.queuedAt, heartbeat_ms: q.heartbeatMs ?? null }))),
       ],
     );
   }
@@ -87,13 +161,8 @@ export class RunProjectionRepository {
   }
 
   /** `durationMs` null: measured from the request. `startedAt`: the run also started in the same decision. */
-  async endRun(tx: Queryable, runId: string, status: string, at: string, durationMs: number | null, outcome?: Record<string, unknown>, startedAt?: string): Promise<void> {
-    await tx.query(
-      `UPDATE executor_runs SET status = $2, ended_at = $3, updated_at = $3, outcome = $5, started_at = COALESCE(started_at, $6::timestamptz),
-              duration_ms = COALESCE($4::bigint, GREATEST(0, (EXTRACT(EPOCH FROM ($3::timestamptz - requested_at)) * 1000)::bigint))
-       WHERE run_id = $1`,
-      [runId, status, at, durationMs, outcome ?? null, startedAt ?? null],
-    );
+  async endRun(tx: Queryable, runId: string, end: RunEnd): Promise<void> {
+    await tx.query(endRunSql(2), [runId, ...runParams(end)]);
   }
 
   async reopenRun(tx: Queryable, runId: string, at: string): Promise<void> {
@@ -121,39 +190,14 @@ export class RunProjectionRepository {
     );
   }
 
-  /**
-   * An attempt ended (succeeded, failed, timed out); the step's duration runs
-   * from its first start. `started`: the attempt also started in the same
-   * decision (a result that overtook its start report), so both are written here.
-   */
-  async endAttempt(
-    tx: Queryable,
-    end: { runId: string; stepId: string; attempt: number; status: string; at: string; error?: unknown; usage?: unknown; started?: { at: string; worker?: string } },
-  ): Promise<void> {
-    const { runId, stepId, attempt, status, at, started } = end;
-    await tx.query(
-      `WITH step AS (
-         UPDATE executor_steps SET status = $4, ended_at = $5, last_error = COALESCE($6::jsonb, last_error),
-                started_at = COALESCE(started_at, $8::timestamptz), last_heartbeat_at = COALESCE($8::timestamptz, last_heartbeat_at),
-                duration_ms = CASE WHEN COALESCE(started_at, $8::timestamptz) IS NULL THEN NULL
-                                   ELSE GREATEST(0, (EXTRACT(EPOCH FROM ($5::timestamptz - COALESCE(started_at, $8::timestamptz))) * 1000)::bigint) END
-         WHERE run_id = $1 AND step_id = $2
-       )
-       UPDATE executor_step_attempts SET ended_at = COALESCE(ended_at, $5::timestamptz), outcome = COALESCE(outcome, $4::text), error = COALESCE(error, $6::jsonb), usage = COALESCE(usage, $7::jsonb),
-              started_at = COALESCE($8::timestamptz, started_at), worker = CASE WHEN $8::timestamptz IS NULL THEN worker ELSE $9::text END
-       WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
-      [
-        runId,
-        stepId,
-        attempt,
-        status,
-        at,
-        end.error === undefined ? null : JSON.stringify(end.error),
-        end.usage === undefined ? null : JSON.stringify(end.usage),
-        started?.at ?? null,
-        started?.worker ?? null,
-      ],
-    );
+  /** An attempt ended (succeeded, failed, timed out); the step's duration runs from its first start. */
+  async endAttempt(tx: Queryable, end: AttemptEnd): Promise<void> {
+    await tx.query(`WITH step AS (${END_ATTEMPT_STEP}) ${END_ATTEMPT_ROW}`, attemptParams(end));
+  }
+
+  /** The last attempt of a run and the run ended in one decision: the three rows in one statement. */
+  async endAttemptAndRun(tx: Queryable, attempt: AttemptEnd, run: RunEnd): Promise<void> {
+    await tx.query(`WITH step AS (${END_ATTEMPT_STEP}), attempt AS (${END_ATTEMPT_ROW}) ${endRunSql(10)}`, [...attemptParams(attempt), ...runParams(run)]);
   }
 
   async markStep(tx: Queryable, runId: string, stepId: string, status: string, at?: string): Promise<void> {

@@ -1,9 +1,9 @@
-import type { EventData, RunRequested, StoredEvent } from '@steward/contracts';
+import type { EventData, RunRequested, StepQueued, StoredEvent } from '@steward/contracts';
 import type { Queryable } from '@steward/event-store';
 import type { RunEventOf, RunEventType, WorkflowDefinition } from '@steward/workflow';
 import { slotOf } from '../runs/run-slot.policy';
 import type { BaselineRepository } from './baseline.repository';
-import type { RunProjectionRepository } from './run-projection.repository';
+import type { AttemptEnd, QueuedAttempt, RunEnd, RunProjectionRepository } from './run-projection.repository';
 
 /**
  * What one decision's earlier events left for a later one to write: a start
@@ -58,10 +58,15 @@ export class RunProjector {
       const e = events[i]!;
       const later = events.slice(i + 1);
       const next = events[i + 1];
-      // Requested and admitted in one decision: the run row is written admitted.
+      // Requested and admitted in one decision: the run row is written admitted, with the attempts queued right after.
       if (e.type === 'run.requested' && next?.type === 'run.queued') {
-        await this.runRequested(tx, e.data as EventData<typeof RunRequested>, (next.data as { queuedAt: string }).queuedAt);
-        i++;
+        const queued: QueuedAttempt[] = [];
+        for (let j = i + 2; events[j]?.type === 'step.queued'; j++) {
+          const q = events[j]!.data as EventData<typeof StepQueued>;
+          queued.push({ stepId: q.stepId, attempt: q.attempt, queuedAt: q.queuedAt, ...(q.timeouts.heartbeatMs !== undefined && { heartbeatMs: q.timeouts.heartbeatMs }) });
+        }
+        await this.runRequested(tx, e.data as EventData<typeof RunRequested>, (next.data as { queuedAt: string }).queuedAt, queued);
+        i += 1 + queued.length;
         continue;
       }
       if (e.type === 'run.started' && later.some((l) => ENDS_RUN_ROW.has(l.type))) {
@@ -74,6 +79,18 @@ export class RunProjector {
         pending.steps.set(d.stepId, { at: d.startedAt, ...(worker !== undefined && { worker }) });
         continue;
       }
+      // The last attempt and the run ended in one decision: one statement for the step, attempt and run rows.
+      const attempt = endOfAttemptEvent(e, pending);
+      const run = next === undefined ? undefined : endOfRun(next, pending);
+      if (attempt !== undefined && run !== undefined) {
+        await this.runs.endAttemptAndRun(tx, attempt, run);
+        if (next!.type === 'run.succeeded') {
+          const d = next!.data as { workflowId: string; succeededAt: string };
+          await this.refreshBaseline(tx, d.workflowId, d.succeededAt);
+        }
+        i++;
+        continue;
+      }
       const handler = this.handlers[e.type as RunEventType] as ((tx: Queryable, data: unknown, event: StoredEvent, pending: Pending) => Promise<void>) | undefined;
       await handler?.(tx, e.data, e, pending);
     }
@@ -81,10 +98,8 @@ export class RunProjector {
 
   private buildHandlers(): Handlers {
     const r = this.runs;
-    const attemptEnd = (status: string) => (tx: Queryable, d: { runId: string; stepId: string; attempt: number }, pending: Pending, at: string, error?: unknown, usage?: unknown) => {
-      const started = pending.steps.get(d.stepId);
-      return r.endAttempt(tx, { runId: d.runId, stepId: d.stepId, attempt: d.attempt, status, at, error, usage, ...(started !== undefined && { started }) });
-    };
+    const attemptEnd = (status: string) => (tx: Queryable, d: { runId: string; stepId: string; attempt: number }, pending: Pending, at: string, error?: unknown) =>
+      r.endAttempt(tx, { ...endOfAttempt(d, pending, status, at), ...(error !== undefined && { error }) });
     return {
       'run.requested': (tx, d) => this.runRequested(tx, d),
       'run.queued': (tx, d) => r.markRun(tx, d.runId, 'queued', d.queuedAt, 'queued_at'),
@@ -92,17 +107,17 @@ export class RunProjector {
       'run.awaiting_approval': (tx, d) => r.markRun(tx, d.runId, 'awaiting_approval', d.at),
       'run.resumed': (tx, d) => r.markRun(tx, d.runId, 'running', d.at),
       'run.reopened': (tx, d) => r.reopenRun(tx, d.runId, d.at),
-      'run.succeeded': async (tx, d, _e, pending) => {
-        await r.endRun(tx, d.runId, 'succeeded', d.succeededAt, d.durationMs, undefined, pending.runStartedAt);
+      'run.succeeded': async (tx, d, e, pending) => {
+        await r.endRun(tx, d.runId, endOfRun(e, pending)!);
         await this.refreshBaseline(tx, d.workflowId, d.succeededAt);
       },
-      'run.failed': (tx, d, _e, pending) => r.endRun(tx, d.runId, 'failed', d.failedAt, d.durationMs, { failedSteps: d.failedSteps }, pending.runStartedAt),
+      'run.failed': (tx, d, e, pending) => r.endRun(tx, d.runId, endOfRun(e, pending)!),
       'run.cancelled': (tx, d) => this.runStopped(tx, d.runId, 'cancelled', d.cancelledAt, { ...(d.reason !== undefined && { reason: d.reason }), ...(d.actor !== undefined && { actor: d.actor }) }),
       'run.timed_out': (tx, d) => this.runStopped(tx, d.runId, 'timed_out', d.timedOutAt, { timeoutMs: d.timeoutMs }),
       'step.queued': (tx, d) => r.queueAttempt(tx, d.runId, d.stepId, d.attempt, d.queuedAt, d.timeouts.heartbeatMs),
       'step.started': (tx, d, e) => r.startAttempt(tx, d.runId, d.stepId, d.attempt, d.startedAt, d.worker ?? workerOf(e)),
-      'step.succeeded': (tx, d, _e, pending) => attemptEnd('succeeded')(tx, d, pending, d.succeededAt, undefined, usageOf(d)),
-      'step.failed': (tx, d, _e, pending) => attemptEnd('failed')(tx, d, pending, d.failedAt, d.error, usageOf(d)),
+      'step.succeeded': (tx, _d, e, pending) => r.endAttempt(tx, endOfAttemptEvent(e, pending)!),
+      'step.failed': (tx, _d, e, pending) => r.endAttempt(tx, endOfAttemptEvent(e, pending)!),
       'step.timed_out': async (tx, d, _e, pending) => {
         const error = { code: 'timeout', message: `${d.timeout.replace(/_/g, '-')} timeout`, retryable: d.timeout !== 'approval' };
         await attemptEnd('timed_out')(tx, d, pending, d.timedOutAt, error);
@@ -166,7 +181,7 @@ export class RunProjector {
     if (previous === undefined || at > previous) deferred.set(workflowId, at);
   }
 
-  private async runRequested(tx: Queryable, d: EventData<typeof RunRequested>, queuedAt?: string): Promise<void> {
+  private async runRequested(tx: Queryable, d: EventData<typeof RunRequested>, queuedAt?: string, queued?: QueuedAttempt[]): Promise<void> {
     const definition = d.definition as unknown as WorkflowDefinition;
     const slot = slotOf(definition, d.input, d.trigger);
     await this.runs.insertRun(
@@ -184,13 +199,48 @@ export class RunProjector {
       },
       definition.steps.map((s, position) => ({ stepId: s.id, position, kind: s.kind, needs: s.needs, startToCloseMs: s.timeoutMs })),
       queuedAt,
+      queued,
     );
   }
 
   private async runStopped(tx: Queryable, runId: string, status: string, at: string, outcome: Record<string, unknown>): Promise<void> {
     // The events carry no duration: it is measured from the request, like run.succeeded's.
-    await this.runs.endRun(tx, runId, status, at, null, outcome);
+    await this.runs.endRun(tx, runId, { status, at, durationMs: null, outcome });
   }
+}
+
+function endOfAttempt(d: { runId: string; stepId: string; attempt: number }, pending: Pending, status: string, at: string): AttemptEnd {
+  const started = pending.steps.get(d.stepId);
+  return { runId: d.runId, stepId: d.stepId, attempt: d.attempt, status, at, ...(started !== undefined && { started }) };
+}
+
+/** The row writes of a step.succeeded or step.failed (undefined for any other event). */
+function endOfAttemptEvent(e: StoredEvent, pending: Pending): AttemptEnd | undefined {
+  if (e.type === 'step.succeeded') {
+    const d = e.data as RunEventOf<'step.succeeded'>['data'];
+    const usage = usageOf(d);
+    return { ...endOfAttempt(d, pending, 'succeeded', d.succeededAt), ...(usage !== undefined && { usage }) };
+  }
+  if (e.type === 'step.failed') {
+    const d = e.data as RunEventOf<'step.failed'>['data'];
+    const usage = usageOf(d);
+    return { ...endOfAttempt(d, pending, 'failed', d.failedAt), error: d.error, ...(usage !== undefined && { usage }) };
+  }
+  return undefined;
+}
+
+/** The run row write of a run.succeeded or run.failed (undefined for any other event). */
+function endOfRun(e: StoredEvent, pending: Pending): RunEnd | undefined {
+  const startedAt = pending.runStartedAt === undefined ? {} : { startedAt: pending.runStartedAt };
+  if (e.type === 'run.succeeded') {
+    const d = e.data as RunEventOf<'run.succeeded'>['data'];
+    return { status: 'succeeded', at: d.succeededAt, durationMs: d.durationMs, ...startedAt };
+  }
+  if (e.type === 'run.failed') {
+    const d = e.data as RunEventOf<'run.failed'>['data'];
+    return { status: 'failed', at: d.failedAt, durationMs: d.durationMs, outcome: { failedSteps: d.failedSteps }, ...startedAt };
+  }
+  return undefined;
 }
 
 function usageOf(d: { usage?: Record<string, number>; reportedUsage?: unknown[] }): unknown {

@@ -24,6 +24,11 @@ describe('executor: the per-run hot path', () => {
   it('records a result that overtook its start as started and ended in one decision, names the worker and arms no start-to-close timer', async () => {
     const runId = await ex.requestRun(QUICK);
     await ex.waitForEvent(runId, 'step.queued');
+    // Requested, admitted and queued in one decision: run, step and attempt rows written together, the step queued.
+    const queuedStep = await ex.pool.query(`SELECT status, attempt FROM executor_steps WHERE run_id = $1`, [runId]);
+    expect(queuedStep.rows).toEqual([{ status: 'queued', attempt: 1 }]);
+    const queuedAttempt = await ex.pool.query(`SELECT attempt, queued_at FROM executor_step_attempts WHERE run_id = $1`, [runId]);
+    expect(queuedAttempt.rows).toEqual([{ attempt: 1, queued_at: expect.any(Date) }]);
     const outcome = await ex.send('report_step_result', { runId, stepId: 'only', attempt: 1, outcome: { status: 'succeeded', outputs: { n: 1 } } }, 'worker:quick-1');
     expect(outcome).toMatchObject({ status: 'completed' });
     await ex.waitForStatus(runId, 'succeeded');

@@ -51,7 +51,8 @@ export class RunEngine {
     const runTimeoutMs = run?.timeoutMs ?? null;
     const planned = new Set<string>();
     const decider = this.withTimers(command.runId, runTimeoutMs, meta, planned);
-    const result = await handleCommand(this.store, streamId, decider, command, { tx, metadata: meta });
+    // A requested run's stream is new (a repeated request finds it and decides nothing): no read of an empty stream.
+    const result = await handleCommand(this.store, streamId, decider, command, { tx, metadata: meta, expectNew: command.type === 'RequestRun' });
     if (result.events.length === 0) return [];
     // The timers went into the same append, except where step timeouts had to be read first.
     const events = planned.size === 0 ? result.events : result.events.filter((e) => !planned.has(e.eventId));
