@@ -78,7 +78,7 @@ export class LedgerModule {
     });
     const relay = new RelayService(
       // The registry gives routed types (step.queued, timer.fired) their last subject token.
-      { databaseUrl: config.DATABASE_URL, pool, js: jetstream(nc), jsm, subjects, registry, logger, metrics },
+      { databaseUrl: config.DATABASE_URL, pool, nc, jsm, subjects, registry, logger, metrics },
       { name: config.RELAY_NAME, batchSize: config.RELAY_BATCH_SIZE, pollMs: config.RELAY_POLL_MS, lockRetryMs: config.RELAY_LOCK_RETRY_MS },
     );
     const resources: ReplayResources = {

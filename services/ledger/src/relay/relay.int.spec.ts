@@ -1,5 +1,4 @@
 import type { Pool, PoolClient } from 'pg';
-import { jetstream } from '@nats-io/jetstream';
 import { allEvents, EventRegistry, Headers, uuidv7 } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { declareTopology, provisionStreams } from '@steward/messaging';
@@ -31,7 +30,7 @@ describe('relay', () => {
       {
         databaseUrl: env.db.url,
         pool,
-        js: jetstream(env.nats.nc),
+        nc: env.nats.nc,
         jsm: env.nats.jsm,
         subjects: env.nats.subjects,
         registry,

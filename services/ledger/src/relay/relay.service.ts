@@ -1,10 +1,11 @@
 import type { Pool } from 'pg';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { EventRegistry, Subjects } from '@steward/contracts';
 import { CheckpointStore, compareCursors, EVENTS_CHANNEL, EventStore, WakeupGate, type Cursor, type EncodedEvent } from '@steward/event-store';
-import { publishEncoded } from '@steward/messaging';
 import type { Logger, Metrics } from '@steward/observability';
 import { runWhileLeading, Waker } from '../leadership.loop';
+import { RelayPublisher } from './relay.publisher';
 
 export interface RelayOptions {
   name: string;
@@ -16,7 +17,7 @@ export interface RelayOptions {
 export interface RelayDeps {
   databaseUrl: string;
   pool: Pool;
-  js: JetStreamClient;
+  nc: NatsConnection;
   jsm: JetStreamManager;
   subjects: Subjects;
   /** Routes (the last subject token) come from the registry; without one, events go unrouted. */
@@ -30,6 +31,9 @@ export type RelayState = 'idle' | 'standby' | 'active' | 'stopped';
 type Page = { events: EncodedEvent[]; cursor: Cursor };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lag gauge is a head read of its own: at most this often, not after every empty page. */
+const LAG_REFRESH_MS = 1_000;
 
 /**
  * Tails the event store in commit-safe order and publishes every event to
@@ -49,7 +53,9 @@ export class RelayService {
   private readonly routedTypes: string[];
   private readonly store: EventStore;
   private readonly checkpoints: CheckpointStore;
+  private readonly publisher: RelayPublisher;
   private readonly m;
+  private lagReadAt = 0;
 
   constructor(
     private readonly deps: RelayDeps,
@@ -59,6 +65,7 @@ export class RelayService {
     this.waker = new Waker(options.pollMs);
     this.routedTypes = (deps.registry?.all() ?? []).filter((d) => d.route !== undefined).map((d) => d.type);
     this.checkpoints = new CheckpointStore(deps.pool);
+    this.publisher = new RelayPublisher(deps.nc, deps.subjects);
     const { metrics } = deps;
     this.m = {
       published: metrics.counter('steward_relay_published_total', 'Events the relay published to JetStream'),
@@ -89,6 +96,7 @@ export class RelayService {
     this.stopping = true;
     this.signal();
     await this.loop;
+    this.publisher.close();
     this.loop = undefined;
     this.state = 'stopped';
   }
@@ -116,6 +124,7 @@ export class RelayService {
         onFailure: () => {
           this.readAhead?.page.catch(() => undefined);
           this.readAhead = undefined;
+          this.publisher.close();
         },
         lead: async (lockClient, ready) => {
           lockClient.on('notification', () => this.signal());
@@ -124,7 +133,10 @@ export class RelayService {
           ready();
           const gate = new WakeupGate(lockClient);
           while (!this.stopping) {
-            if ((await this.drainOnce(this.cursor)) > 0) continue;
+            // A partial page was everything commit-safe when it was read: arming next (and reading once more
+            // after it) finds what committed since, so an empty read in between would only repeat the read after.
+            const read = await this.drainOnce(this.cursor);
+            if (read === this.options.batchSize) continue;
             // Appends notify only while the gate is armed (NOTIFY serialises commits);
             // arming fails while an append that skipped its notification is open.
             if (!(await gate.arm())) {
@@ -185,7 +197,7 @@ export class RelayService {
       this.readAhead = { from: cursor, page: ahead };
     }
     const end = this.m.batch.startTimer();
-    const acks = await Promise.all(events.map((e) => this.publish(e)));
+    const acks = await this.publisher.publishAll(events.map((e) => this.routed(e)));
     await this.checkpoints.save(this.options.name, cursor);
     end();
     this.cursor = cursor;
@@ -209,12 +221,15 @@ export class RelayService {
     return this.store.readAllEncoded(from, { limit: this.options.batchSize, routedTypes: this.routedTypes });
   }
 
-  private publish(e: EncodedEvent) {
+  private routed(e: EncodedEvent): EncodedEvent & { route?: string } {
     const route = e.routingData === undefined ? undefined : this.deps.registry?.routeOf(e.type, e.routingData);
-    return publishEncoded(this.deps.js, this.deps.subjects, { ...e, ...(route !== undefined && { route }) });
+    return route === undefined ? e : { ...e, route };
   }
 
   private async updateLag(cursor: Cursor): Promise<void> {
+    const now = Date.now();
+    if (now - this.lagReadAt < LAG_REFRESH_MS) return;
+    this.lagReadAt = now;
     const head = await this.store.headPosition();
     this.m.lag.set(Number(head.globalPosition > cursor.globalPosition ? head.globalPosition - cursor.globalPosition : 0n));
   }

@@ -201,7 +201,7 @@ describe('replays', () => {
   it('keeps live relay traffic flowing while a 10,000-event replay publishes', async () => {
     await appendCaptures(store, 'big.source', 10_000, at);
     const relay = new RelayService(
-      { databaseUrl: env.db.url, pool, js: jetstream(env.nats.nc), jsm: env.nats.jsm, subjects: env.nats.subjects, registry, logger, metrics: new Metrics('ledger') },
+      { databaseUrl: env.db.url, pool, nc: env.nats.nc, jsm: env.nats.jsm, subjects: env.nats.subjects, registry, logger, metrics: new Metrics('ledger') },
       { name: 'relay', batchSize: 500, pollMs: 50, lockRetryMs: 50 },
     );
     running.push(relay);
