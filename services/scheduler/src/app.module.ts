@@ -3,14 +3,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import { allEvents, EventRegistry, TimerCancelled, TimerRequested } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
-import { PresenceReporter } from '@steward/messaging';
+import { JetStreamServer, PresenceReporter } from '@steward/messaging';
 import { HealthModule, type Logger } from '@steward/observability';
 import { closeRuntime, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { CLOCK, systemClock, type Clock } from './clock';
 import { CommandOutcomes } from './commands/command.outcome';
 import type { SchedulerConfig } from './config';
 import { ManualRunService } from './runs/manual-run.service';
-import { SchedulerJetStreamServer } from './scheduler.consumers';
 import { ensureSchedulerSchema } from './scheduler.migrations';
 import { OccurrenceScheduler } from './schedules/occurrence.scheduler';
 import { ScheduleRepository } from './schedules/schedule.repository';
@@ -19,6 +18,7 @@ import { TimerEventHandler } from './timers/timer.handler';
 import { TimerRepository } from './timers/timer.repository';
 import { TimerScheduler } from './timers/timer.scheduler';
 import { TimerService } from './timers/timer.service';
+import { TriggerConsumers } from './triggers/trigger.consumers';
 import { TriggerRoutingRegistry } from './triggers/trigger.registry';
 import { TriggerService } from './triggers/trigger.service';
 import { SCHEDULER_COMMANDS, WorkflowCommandHandler } from './workflows/workflow.handler';
@@ -29,6 +29,16 @@ import { WorkflowService } from './workflows/workflow.service';
 
 export const POOL = Symbol('POOL');
 export const NATS = Symbol('NATS');
+
+/**
+ * The scheduler's event durables: timer requests and cancellations, each on
+ * its own, and one per `on:` trigger type (TriggerConsumers); the inbox keeps
+ * one consumer name, `scheduler`, for all. They replaced the single
+ * `scheduler` durable over every event: after an upgrade the old one is left
+ * unused and may be deleted.
+ */
+export const TIMER_REQUESTS_DURABLE = 'scheduler-timers';
+export const TIMER_CANCELS_DURABLE = 'scheduler-timer-cancels';
 
 export interface SchedulerModuleOptions {
   /** Where "now" comes from; tests pass a ManualClock. */
@@ -49,6 +59,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(NATS) private readonly nc: NatsConnection,
     @Inject('AUTO_TICK') private readonly autoTick: boolean,
     @Inject(ProjectionRebuildRunner) private readonly rebuilds: ProjectionRebuildRunner,
+    @Inject(TriggerConsumers) private readonly triggers: TriggerConsumers,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -62,6 +73,7 @@ class SchedulerLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     await this.presence.stop();
     await this.ticks.stop();
     await this.rebuilds.stop();
+    await this.triggers.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -92,8 +104,9 @@ export class SchedulerModule {
     const rebuilds = ProjectionRebuildRunner.for(workflowRebuildTarget(projection), { pool, nc, subjects, registry, logger }, config);
 
     // Timer requests and cancellations are validated on delivery; any other type only if it triggers a run.
-    const routing = new TriggerRoutingRegistry(allEvents, new Set([TimerRequested.type, TimerCancelled.type]));
-    const server = new SchedulerJetStreamServer({
+    const handled = new Set([TimerRequested.type, TimerCancelled.type]);
+    const routing = new TriggerRoutingRegistry(allEvents, handled);
+    const server = new JetStreamServer({
       natsUrl: config.NATS_URL,
       subjects,
       service: 'scheduler',
@@ -104,10 +117,25 @@ export class SchedulerModule {
       topology: false,
       consumers: [
         { stream: 'COMMANDS', filter: subjects.commands('scheduler'), concurrency: config.CONSUMER_CONCURRENCY + config.SCHEDULER_COMMAND_BATCH },
-        // Every event: timer requests from any service, and any type an `on:` schedule may name (one filter on NATS 2.9).
-        { stream: 'EVENTS', filter: subjects.events(), concurrency: config.SCHEDULER_EVENT_CONCURRENCY },
+        // One durable per event type taken (one filter each on NATS 2.9); `on:` trigger types get theirs from TriggerConsumers.
+        { stream: 'EVENTS', durable: TIMER_REQUESTS_DURABLE, filter: subjects.events(TimerRequested.type), concurrency: config.SCHEDULER_EVENT_CONCURRENCY },
+        { stream: 'EVENTS', durable: TIMER_CANCELS_DURABLE, filter: subjects.events(TimerCancelled.type), concurrency: config.SCHEDULER_EVENT_CONCURRENCY },
       ],
-    }, routing);
+    });
+    const triggerService = new TriggerService(pool, store, workflows, clock, metrics);
+    const triggers = new TriggerConsumers({
+      nc,
+      subjects,
+      registry: routing,
+      handled,
+      pool,
+      workflows,
+      logger,
+      metrics,
+      concurrency: config.SCHEDULER_EVENT_CONCURRENCY,
+      refreshMs: config.SCHEDULER_TRIGGER_REFRESH_MS,
+      onEvent: (event) => triggerService.onEvent(event),
+    });
     const presence = new PresenceReporter(nc, subjects, {
       service: 'scheduler',
       ...(options.instance !== undefined && { instance: options.instance }),
@@ -120,7 +148,7 @@ export class SchedulerModule {
       imports: [
         HealthModule.forRoot(metrics, [
           ...runtimeChecks(runtime),
-          { name: 'consumers', check: () => server.isReady() },
+          { name: 'consumers', check: () => server.isReady() && triggers.isReady() },
           { name: 'ticks', check: () => options.autoTick === false || ticks.healthy() },
         ]),
       ],
@@ -130,15 +158,16 @@ export class SchedulerModule {
         { provide: NATS, useValue: nc },
         { provide: CLOCK, useValue: clock },
         { provide: EventStore, useValue: store },
-        { provide: SchedulerJetStreamServer, useValue: server },
+        { provide: JetStreamServer, useValue: server },
+        { provide: TriggerConsumers, useValue: triggers },
         { provide: PresenceReporter, useValue: presence },
         { provide: 'AUTO_TICK', useValue: options.autoTick !== false },
         { provide: TickLoop, useValue: ticks },
         { provide: ProjectionRebuildRunner, useValue: rebuilds },
-        { provide: WorkflowService, useValue: new WorkflowService(store, outcomes, projection, clock) },
+        { provide: WorkflowService, useValue: new WorkflowService(store, outcomes, projection, triggers, clock) },
         { provide: ManualRunService, useValue: new ManualRunService(store, outcomes, clock) },
         { provide: TimerService, useValue: new TimerService(pool, store, timers, { maxBatch: config.SCHEDULER_EVENT_CONCURRENCY, maxWaitMs: config.SCHEDULER_BATCH_WAIT_MS, parallel: 2 }) },
-        { provide: TriggerService, useValue: new TriggerService(pool, store, workflows, clock, metrics) },
+        { provide: TriggerService, useValue: triggerService },
         SchedulerLifecycle,
       ],
     };

@@ -28,6 +28,12 @@ const SchedulerConfigSchema = BaseConfigSchema.extend({
    * well under Postgres's 64 cached subtransactions).
    */
   SCHEDULER_COMMAND_BATCH: intFromEnv(24),
+  /**
+   * How often a replica looks for `on:` trigger types applied by another
+   * replica (or a rebuild) and binds their durables. Their events wait in
+   * the durable meanwhile, and the applying replica binds at once.
+   */
+  SCHEDULER_TRIGGER_REFRESH_MS: intFromEnv(5_000),
   /** How long a lone timer request or start_run waits for others to share its transaction. */
   SCHEDULER_BATCH_WAIT_MS: z.coerce.number().int().nonnegative().default(2),
 });

@@ -78,7 +78,7 @@ describe('durable timers', () => {
     await scheduler.close();
   });
 
-  it('records timer requests delivered together in shared transactions, each once', async () => {
+  it('records timer requests delivered together in shared transactions and statements, each once', async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `t-burst-${i}`);
     const data = (timerId: string): EventData<typeof TimerRequested> => ({
       timerId,
@@ -88,7 +88,9 @@ describe('durable timers', () => {
       correlation: { correlationId: 'corr-burst' },
     });
     // Stored (and relayed) before the replica starts: its first fetch takes them all.
-    await db.append('run-burst', ids.map((id) => ({ type: TimerRequested.type, data: data(id), metadata: { runId: 'burst', correlationId: 'corr-burst' } })));
+    // A second request of one timer id among them: the first counts, as when each is written on its own.
+    const again = { ...data(ids[0]!), dueAt: new Date(T0 + 120_000).toISOString() };
+    await db.append('run-burst', [...ids.map(data), again].map((d) => ({ type: TimerRequested.type, data: d, metadata: { runId: 'burst', correlationId: 'corr-burst' } })));
     await new Promise((r) => setTimeout(r, 500));
     const scheduler = await startScheduler(env, clock, { instance: 'burst' });
     await eventually(async () => {
@@ -98,6 +100,7 @@ describe('durable timers', () => {
     // Rows written by one transaction share its xmin.
     const { rows } = await db.pool.query<{ transactions: number }>(`SELECT count(DISTINCT xmin::text)::int AS transactions FROM scheduler_timers WHERE timer_id = ANY($1::text[])`, [ids]);
     expect(rows[0]!.transactions).toBeLessThan(ids.length);
+    expect((await pending(ids[0]!)).due_at).toEqual(new Date(T0 + 60_000));
     await scheduler.close();
   });
 

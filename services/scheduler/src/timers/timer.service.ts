@@ -14,10 +14,11 @@ const timerIdOf = (c: TimerChange): string => (c.e.data as { timerId: string }).
 /**
  * Keeps scheduler_timers from the timer.requested / timer.cancelled events
  * of every service. Changes delivered together share one transaction (group
- * commit: one inbox statement and one COMMIT per batch instead of per
- * timer); each is still recorded once by its event id, and a failing batch
- * is retried one change at a time. Rows are written in timer id order so
- * two batches (two replicas) queue on a shared timer instead of deadlocking;
+ * commit: one inbox statement, one insert of the requests and one COMMIT
+ * per batch instead of per timer); each is still recorded once by its
+ * event id, and a failing batch is retried one change at a time. Rows are
+ * written in timer id order so two batches (two replicas) queue on a
+ * shared timer instead of deadlocking;
  * the sort is stable, so a request and a cancellation of one timer keep
  * their delivery order.
  */
@@ -27,10 +28,18 @@ export class TimerService {
   constructor(pool: Pool, store: EventStore, private readonly timers: TimerRepository, batching: TimerBatching) {
     this.batcher = new InboxBatcher<TimerChange>(pool, store, { consumer: EVENT_CONSUMER, ...batching }, (c) => c.e.id, async (tx, changes) => {
       const ordered = [...changes].sort((a, b) => (timerIdOf(a) < timerIdOf(b) ? -1 : timerIdOf(a) > timerIdOf(b) ? 1 : 0));
+      // Requests in a row go in one statement; a cancellation is written where it stands in the order.
+      let requests: TimerRequest[] = [];
       for (const c of ordered) {
-        if (c.kind === 'requested') await this.timers.request(tx, requestOf(c.e));
-        else await this.timers.cancel(tx, timerIdOf(c), (c.e.data as EventData<typeof TimerCancelled>).owner);
+        if (c.kind === 'requested') {
+          requests.push(requestOf(c.e));
+          continue;
+        }
+        await this.timers.requestMany(tx, requests);
+        requests = [];
+        await this.timers.cancel(tx, timerIdOf(c), (c.e.data as EventData<typeof TimerCancelled>).owner);
       }
+      await this.timers.requestMany(tx, requests);
     });
   }
 

@@ -4,6 +4,7 @@ import { migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
 import { ManualClock } from '../clock';
 import { infra, startScheduler, TestRelay, workflowYaml, type Infra } from '../testing/scheduler.fixture';
+import { triggerDurable } from './trigger.consumers';
 
 describe('event-triggered schedules', () => {
   const env = useTestEnvironment({ label: 'schedtrigger', setupDatabase: (url) => migrate(url) });
@@ -37,7 +38,7 @@ describe('event-triggered schedules', () => {
     expect(run!.metadata).toMatchObject({ causationId: match, correlationId: expect.stringMatching(/^corr-/) });
 
     // Let every event reach the consumer, then check nothing else fired.
-    const consumer = () => env.nats.jsm.consumers.info(env.nats.subjects.stream('EVENTS'), 'scheduler');
+    const consumer = () => env.nats.jsm.consumers.info(env.nats.subjects.stream('EVENTS'), triggerDurable(RunSucceeded.type));
     await eventually(async () => expect(await consumer()).toMatchObject({ num_pending: 0, num_ack_pending: 0 }));
     const runs = await db.eventsOf('schedule.run_requested', { workflowId: 'downstream' });
     expect(runs.map((r) => r.data.trigger.eventId)).toEqual([match]);
@@ -64,7 +65,7 @@ describe('event-triggered schedules', () => {
     };
     await jetstream(env.nats.nc).publish(subjects.event(RunSucceeded.type), JSON.stringify(envelope), { msgID: id });
     const dead = await eventually(async () => {
-      const m = await env.nats.jsm.streams.getMessage(subjects.stream('DLQ'), { last_by_subj: subjects.dlq('scheduler') });
+      const m = await env.nats.jsm.streams.getMessage(subjects.stream('DLQ'), { last_by_subj: subjects.dlq(triggerDurable(RunSucceeded.type)) });
       if (!m) throw new Error('nothing dead-lettered yet');
       return m;
     });
@@ -76,7 +77,7 @@ describe('event-triggered schedules', () => {
   it('starts nothing while the workflow is paused', async () => {
     await db.send('pause_workflow', { id: 'downstream' });
     await succeeded('upstream');
-    const consumer = () => env.nats.jsm.consumers.info(env.nats.subjects.stream('EVENTS'), 'scheduler');
+    const consumer = () => env.nats.jsm.consumers.info(env.nats.subjects.stream('EVENTS'), triggerDurable(RunSucceeded.type));
     await eventually(async () => expect(await consumer()).toMatchObject({ num_pending: 0, num_ack_pending: 0 }));
     expect(await db.eventsOf('schedule.run_requested', { workflowId: 'downstream' })).toHaveLength(1);
   });

@@ -8,10 +8,10 @@ interface Waiting {
 }
 
 /**
- * Which workflows an event type triggers, asked for every event the
- * scheduler receives (the `on:` schedules may name any type). Questions
- * asked while a lookup is running, or in the same turn of the event loop,
- * share one statement for all their types: a burst costs a statement per
+ * Which workflows an event type triggers, asked for every event a trigger
+ * durable delivers (TriggerConsumers). Questions asked while a lookup is
+ * running, or in the same turn of the event loop, share one statement for
+ * all their types: a burst costs a statement per
  * batch of deliveries instead of one per event. Each answer is read after
  * its question was asked, as a lookup of its own would be, so a workflow
  * applied before an event was handled is seen exactly as before; nothing is

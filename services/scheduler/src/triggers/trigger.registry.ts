@@ -1,10 +1,10 @@
 import { EventRegistry, type EventDefinition } from '@steward/contracts';
 
 /**
- * The registry the scheduler's event consumer routes with. The scheduler
- * receives every event (an `on:` schedule may name any type) and nearly all
- * of them trigger nothing, so validating each payload on the way in was a
- * tenth of its CPU. Types with a handler of their own (`eager`) are
+ * The registry the scheduler's event consumers route with. An event that
+ * reaches a trigger durable often triggers nothing (its workflows are
+ * paused, or their `where:` does not match), so its payload is not
+ * validated on the way in. Types with a handler of their own (`eager`) are
  * validated on delivery as before; for the others a current-version payload
  * is passed on as it is, and the trigger service validates it only when a
  * workflow's trigger names its type (triggerPayload). Older versions are

@@ -70,4 +70,10 @@ export class WorkflowRepository {
     );
     return rows.map((r) => ({ id: r.id, version: r.version, hash: r.hash, definition: r.definition, paused: r.paused, triggerOn: r.trigger_on, triggerAfter: BigInt(r.trigger_after) }));
   }
+
+  /** Every type an applied workflow's `on:` schedule names (paused ones included: they resume without a restart). */
+  async findTriggerTypes(db: Queryable): Promise<string[]> {
+    const { rows } = await db.query<{ trigger_on: string }>(`SELECT DISTINCT trigger_on FROM scheduler_workflows WHERE trigger_on IS NOT NULL`);
+    return rows.map((r) => r.trigger_on);
+  }
 }
