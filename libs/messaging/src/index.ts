@@ -2,7 +2,7 @@
 // event publishing, commands with outcomes, dead letters, and the NestJS transport.
 export { connectNats, natsReachable } from './nats.connection';
 export type { ConnectNatsOptions } from './nats.connection';
-export { declareTopology, provisionStreams, provisionConsumer, DUPLICATE_WINDOW_MS } from './topology.provision';
+export { declareTopology, provisionStreams, provisionConsumer, removeRetiredConsumer, DUPLICATE_WINDOW_MS } from './topology.provision';
 export type {
   Topology,
   TopologyOptions,

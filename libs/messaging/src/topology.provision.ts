@@ -195,3 +195,23 @@ export async function provisionConsumer(
   for (const d of drift) logger?.warn('consumer config drift', { ...d });
   return { created: false, drift };
 }
+
+/**
+ * Deletes a durable an earlier version of a service bound and the current
+ * one no longer does (its backlog would only grow, and page through the
+ * consumer-lag alert), but only when its filter is still the one that version
+ * gave it: a consumer of that name with another filter is not ours to delete.
+ * Idempotent; true when it deleted one.
+ */
+export async function removeRetiredConsumer(jsm: JetStreamManager, stream: string, durable: string, filter: string, logger?: Logger): Promise<boolean> {
+  const info = await jsm.consumers.info(stream, durable).catch((err: unknown) => {
+    if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) return undefined;
+    throw err;
+  });
+  if (info === undefined || info.config.filter_subject !== filter) return false;
+  await jsm.consumers.delete(stream, durable).catch((err: unknown) => {
+    if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+  });
+  logger?.info('removed a durable an earlier version used', { stream, consumer: durable, pending: info.num_pending });
+  return true;
+}

@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import { allEvents, EventRegistry, ScheduleRunRequested, TimerFired } from '@steward/contracts';
 import { EventStore } from '@steward/event-store';
-import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter } from '@steward/messaging';
+import { JetStreamExceptionFilter, JetStreamServer, PresenceReporter, removeRetiredConsumer } from '@steward/messaging';
 import { HealthModule, NestJsonLogger, type Logger } from '@steward/observability';
 import { closeRuntime, CommandRunner, openRuntime, ProjectionRebuildRunner, runtimeChecks } from '@steward/runtime';
 import { handlerDirsFromEnv, loadHandlers, WorkerPool } from '@steward/worker';
@@ -116,6 +116,8 @@ export class ExecutorModule {
     const runtime = await openRuntime({ service: 'executor', config, logger, poolSize: config.EXECUTOR_DB_POOL_SIZE, nats: { noAsyncTraces: true } });
     const { pool, nc, subjects, metrics } = runtime;
     await ensureExecutorSchema(pool);
+    // Until 2026-12 one durable over every event; its backlog would only grow now that executor-runs and executor-timers take over.
+    await removeRetiredConsumer(runtime.jsm, subjects.stream('EVENTS'), 'executor', subjects.events(), logger);
     const registry = new EventRegistry(allEvents);
     const store = new EventStore(pool, { registry, source: 'executor' });
     const clock = overrides.clock ?? systemClock;

@@ -1,11 +1,11 @@
-import { DeliverPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { RunCancelled, RunReopened, RunStarted, uuidv7, type EventData } from '@steward/contracts';
 import { migrate } from '@steward/event-store';
 import { eventually, useTestEnvironment } from '@steward/testing';
 import { TIMER_CANCELS_DURABLE, TIMER_REQUESTS_DURABLE } from '../app.module';
 import { ManualClock } from '../clock';
 import { infra, startScheduler, TestRelay, workflowYaml, type Infra, type SchedulerHarness } from '../testing/scheduler.fixture';
-import { TriggerConsumers, triggerDurable } from './trigger.consumers';
+import { LEGACY_DURABLE, TriggerConsumers, triggerDurable } from './trigger.consumers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +88,19 @@ describe('trigger durables', () => {
     expect((await env.nats.jsm.consumers.info(stream(), triggerDurable('run.started'))).config.deliver_policy).toBe(DeliverPolicy.All);
     await drained(triggerDurable('run.started'));
     expect(await triggeredBy('flow-down')).toEqual(await storedAfterApply('flow-up', 'flow-down'));
+  });
+
+  it('removes the all-events durable of earlier versions at start, and leaves a differently filtered one of that name alone', async () => {
+    await running.close();
+    await env.nats.jsm.consumers.add(stream(), { durable_name: LEGACY_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: env.nats.subjects.events() });
+    running = await startScheduler(env, clock, { instance: 'legacy' });
+    await expect(env.nats.jsm.consumers.info(stream(), LEGACY_DURABLE)).rejects.toThrow();
+
+    await running.close();
+    await env.nats.jsm.consumers.add(stream(), { durable_name: LEGACY_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: env.nats.subjects.events('run.started') });
+    running = await startScheduler(env, clock, { instance: 'legacy-2' });
+    expect((await env.nats.jsm.consumers.info(stream(), LEGACY_DURABLE)).config.filter_subject).toBe(env.nats.subjects.events('run.started'));
+    await env.nats.jsm.consumers.delete(stream(), LEGACY_DURABLE);
   });
 
   it('a replica binds a type applied through another one at its next refresh', async () => {

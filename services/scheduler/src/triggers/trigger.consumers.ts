@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstre
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { MessageHandler } from '@nestjs/microservices';
 import type { EventEnvelope, EventRegistry, Subjects } from '@steward/contracts';
-import { JetStreamServer, type JetStreamServerOptions } from '@steward/messaging';
+import { JetStreamServer, removeRetiredConsumer, type JetStreamServerOptions } from '@steward/messaging';
 import type { Logger, Metrics } from '@steward/observability';
 import type { Pool } from 'pg';
 import type { WorkflowRepository } from '../workflows/workflow.repository';
@@ -15,6 +15,16 @@ export const triggerDurable = (type: string): string => `${PREFIX}${type.replace
 const typeOfDurable = (name: string): string | undefined => (name.startsWith(PREFIX) ? name.slice(PREFIX.length).replace('-', '.') : undefined);
 
 const ACK_WAIT_MS = 30_000;
+
+/**
+ * The durable over every event that scheduler versions before per-type
+ * durables used. Nothing binds it now; left in place its backlog would only
+ * grow (and raise the alerter's consumer-lag alert), so the scheduler removes
+ * it at start. An older replica still running during a rolling upgrade
+ * re-creates it and the next start removes it again; the inbox makes any
+ * redelivery harmless.
+ */
+export const LEGACY_DURABLE = 'scheduler';
 const MAX_DELIVER = 5;
 
 /**
@@ -95,6 +105,7 @@ export class TriggerConsumers {
 
   /** Binds the durables of the applied workflows' types, then keeps looking for new ones. */
   async start(): Promise<void> {
+    await this.removeLegacyDurable();
     await this.serialized();
     this.started = true;
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs);
@@ -158,6 +169,10 @@ export class TriggerConsumers {
     const next = this.refreshing.catch(() => undefined).then(() => this.bindApplied());
     this.refreshing = next;
     return next;
+  }
+
+  private async removeLegacyDurable(): Promise<void> {
+    await removeRetiredConsumer(await this.manager(), this.options.subjects.stream('EVENTS'), LEGACY_DURABLE, this.options.subjects.events(), this.options.logger);
   }
 
   private async bindApplied(): Promise<void> {
