@@ -1,3 +1,4 @@
+import { createInbox, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import { randomBytes } from 'node:crypto';
 
@@ -91,3 +92,52 @@ export const env = {
 };
 
 export { freePort } from '@steward/testing';
+
+/**
+ * Publishes to JetStream the way the relay does: plain NATS publishes with a
+ * Nats-Msg-Id whose acks come back to ONE reply subscription, at most
+ * `window` unacknowledged (about twice the rate of nats.js's request per
+ * publish on the 2-core machine). Resolves when every message is acked.
+ */
+export async function publishAcked(
+  nc: NatsConnection,
+  messages: ReadonlyArray<{ subject: string; id: string; data: string | Uint8Array; headers?: Record<string, string> }>,
+  options: { window?: number; before?: (from: number, to: number) => Promise<void> } = {},
+): Promise<void> {
+  const window = options.window ?? 1_000;
+  const inbox = createInbox();
+  let acked = 0;
+  let failed: Error | undefined;
+  let waitFor = 0;
+  let wake: (() => void) | undefined;
+  const acks = nc.subscribe(`${inbox}.*`, {
+    callback: (_err, msg) => {
+      const body = msg.data.length > 0 ? (msg.json<{ error?: { description?: string } }>()) : { error: { description: `status ${msg.headers?.code ?? '?'}` } };
+      if (body.error !== undefined) failed ??= new Error(`JetStream refused a publish: ${body.error.description ?? 'unknown'}`);
+      acked++;
+      if (acked >= waitFor || failed) wake?.();
+    },
+  });
+  const until = async (n: number) => {
+    waitFor = n;
+    if (acked < n && !failed) await new Promise<void>((r) => (wake = r));
+    if (failed) throw failed;
+  };
+  try {
+    for (let i = 0; i < messages.length; i += 100) {
+      const to = Math.min(messages.length, i + 100);
+      await options.before?.(i, to);
+      for (let k = i; k < to; k++) {
+        const m = messages[k]!;
+        const h = natsHeaders();
+        h.set('Nats-Msg-Id', m.id);
+        for (const [name, value] of Object.entries(m.headers ?? {})) h.set(name, value);
+        nc.publish(m.subject, m.data, { reply: `${inbox}.${k}`, headers: h });
+      }
+      if (to - acked > window) await until(to - window);
+    }
+    await until(messages.length);
+  } finally {
+    acks.unsubscribe();
+  }
+}

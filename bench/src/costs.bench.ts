@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Pool } from 'pg';
-import { allEvents, EventRegistry, Subjects, toEnvelope, uuidv7 } from '@steward/contracts';
+import { allEvents, EventRegistry, Headers, Subjects, toEnvelope, uuidv7 } from '@steward/contracts';
 import { copyLine, migrate } from '@steward/event-store';
 import { connectNats, publishEvent } from '@steward/messaging';
-import { emit, env, freePort, note, rate, scratchDatabase } from './bench-kit';
+import { emit, env, freePort, note, publishAcked, rate, scratchDatabase } from './bench-kit';
 import { rawPipelineRate } from './raw-pipeline';
 
 const ROOT = join(__dirname, '..', '..');
@@ -145,6 +145,9 @@ async function main(): Promise<void> {
     const js = jetstream(nc);
     // Built by toEnvelope like the relay's, so published unvalidated as the relay does: the bench's CPU goes to the tracker.
     const publish = (e: ReturnType<typeof envelope>) => publishEvent(js, subjects, e, registry, { fromStore: true });
+    // The usage events as the relay publishes them now: plain publishes, acks on one reply subscription.
+    const feed = (events: ReturnType<typeof envelope>[]) =>
+      publishAcked(nc, events.map((e) => ({ subject: subjects.event(e.type, registry.routeOf(e.type, e.data)), id: e.id, data: JSON.stringify(e), ...(e.causationid !== undefined && { headers: { [Headers.CausationId]: e.causationid } }) })));
     const now = new Date().toISOString();
     const setup = [
       envelope('workflow.applied', { id: 'bench-wf', version: 1, hash: 'a'.repeat(64), definition: {}, owner: 'bench-team', runbook: 'bench/README.md', budget: { monthlyUsd: 1_000_000 }, appliedAt: now }, 'scheduler'),
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
     let doneAtPublish = 0;
     const started = performance.now();
     const ingest = await rate(EVENTS, async () => {
-      for (let i = 0; i < usage.length; i += 500) await Promise.all(usage.slice(i, i + 500).map(publish));
+      await feed(usage);
       published = performance.now() - started;
       doneAtPublish = (await inboxCount()) - setup.length;
       while ((await inboxCount()) < setup.length + EVENTS) {
@@ -191,7 +194,7 @@ async function main(): Promise<void> {
     // The tracker alone: stopped, a backlog of EVENTS published, started again; timed from its first stored event.
     await stopTracker(child);
     const backlog = usageEvents();
-    for (let i = 0; i < backlog.length; i += 500) await Promise.all(backlog.slice(i, i + 500).map(publish));
+    await feed(backlog);
     const base = await inboxCount();
     child = await startTracker();
     let first = base;

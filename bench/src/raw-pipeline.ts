@@ -12,7 +12,7 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType } fr
 import { connect } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import { copyRows, unitOfWork } from '@steward/event-store';
-import { rate } from './bench-kit';
+import { publishAcked, rate } from './bench-kit';
 
 export interface RawPipelineOptions {
   databaseUrl: string;
@@ -122,20 +122,19 @@ async function publisherMain(d: PublisherData): Promise<void> {
     parentPort!.once('message', () => resolve());
     parentPort!.postMessage('ready');
   });
-  let pending: Promise<unknown>[] = [];
-  for (let i = 0; i < d.messages.length; i += 100) {
-    const slice = d.messages.slice(i, i + 100);
-    if (pool) {
-      const values = slice.map((_, k) => `($${k * 2 + 1}::uuid, 'raw', $${k * 2 + 2}::jsonb)`).join(',');
-      await pool.query(`INSERT INTO raw_pipeline_events (id, type, data) VALUES ${values}`, slice.flatMap((m) => [m.id, m.json]));
-    }
-    for (const m of slice) pending.push(js.publish(d.subject, m.json, { msgID: m.id }));
-    if (pending.length >= 1_000) {
-      await Promise.all(pending);
-      pending = [];
-    }
-  }
-  await Promise.all(pending);
+  await publishAcked(
+    nc,
+    d.messages.map((m) => ({ subject: d.subject, id: m.id, data: m.json })),
+    {
+      // The store's append first: each 100 in one statement before they are published.
+      before: async (from, to) => {
+        if (!pool) return;
+        const slice = d.messages.slice(from, to);
+        const values = slice.map((_, k) => `($${k * 2 + 1}::uuid, 'raw', $${k * 2 + 2}::jsonb)`).join(',');
+        await pool.query(`INSERT INTO raw_pipeline_events (id, type, data) VALUES ${values}`, slice.flatMap((m) => [m.id, m.json]));
+      },
+    },
+  );
   await pool?.end();
   await nc.drain();
   parentPort!.close();
