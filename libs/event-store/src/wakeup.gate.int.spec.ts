@@ -115,7 +115,8 @@ describe('append notifications behind the wake-up gate', () => {
             await sleep(10);
             continue;
           }
-          if (woken) continue;
+          // Stopped while it was reading: the stop's wake-up found no waiter, so do not start a 60 s wait now.
+          if (woken || stop) continue;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, POLL_MS);
             wake = () => {
