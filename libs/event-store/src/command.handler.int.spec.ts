@@ -104,6 +104,69 @@ describe('handleCommand', () => {
     expect(inbox.rowCount).toBe(1);
   });
 
+  it('retries inside the caller transaction without a savepoint: the conflict is reported, not raised', async () => {
+    const store = new InterleavingStore(pool, 1);
+    const s = stream();
+    const statements: string[] = [];
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const tx: Queryable = {
+        query: ((q: string | { text: string }, values?: unknown[]) => {
+          statements.push(typeof q === 'string' ? q : q.text);
+          return client.query(q as string, values);
+        }) as Queryable['query'],
+      };
+      const r = await handleCommand(store, s, counter, { by: 1, limit: 1_000 }, { tx });
+      await client.query('COMMIT');
+      expect(r.nextExpectedVersion).toBe(2);
+    } finally {
+      client.release();
+    }
+    expect(statements.filter((q) => /SAVEPOINT/i.test(q))).toEqual([]);
+    expect((await store.readStream(s)).map((e) => (e.data as { by: number }).by)).toEqual([100, 1]);
+  });
+
+  it('orders two transactions deciding on one stream: the second waits for the first to commit and decides on its state', async () => {
+    const store = new EventStore(pool);
+    const s = stream();
+    await handleCommand(store, s, counter, { by: 1, limit: 1_000 });
+    const a = await pool.connect();
+    const b = await pool.connect();
+    try {
+      await a.query('BEGIN');
+      await b.query('BEGIN');
+      await handleCommand(store, s, counter, { by: 10, limit: 1_000 }, { tx: a });
+      // b read the stream before a committed; its append waits on a's stream lock, then finds a's event.
+      const second = handleCommand(store, s, counter, { by: 20, limit: 1_000 }, { tx: b });
+      await new Promise((r) => setTimeout(r, 100));
+      await a.query('COMMIT');
+      const r = await second;
+      await b.query('COMMIT');
+      expect(r.events[0]!.streamVersion).toBe(3);
+    } finally {
+      a.release();
+      b.release();
+    }
+    expect((await store.readStream(s)).map((e) => (e.data as { by: number }).by)).toEqual([1, 10, 20]);
+  });
+
+  it('decides first on the history the caller read, without reading it again; a conflict then reads the stream', async () => {
+    const store = new InterleavingStore(pool, 0);
+    const s = stream();
+    await handleCommand(store, s, counter, { by: 1, limit: 1_000 });
+    const history = await store.readStream(s);
+    store.reads = 0;
+    const r = await handleCommand(store, s, counter, { by: 2, limit: 1_000 }, { history });
+    expect(store.reads).toBe(0);
+    expect(r.events[0]!.streamVersion).toBe(2);
+    // A stale history: its append conflicts, and the retry decides on what the stream holds.
+    const stale = await handleCommand(store, s, counter, { by: 4, limit: 1_000 }, { history });
+    expect(store.reads).toBe(1);
+    expect(stale.events[0]!.streamVersion).toBe(3);
+    expect((await store.readStream(s)).map((e) => (e.data as { by: number }).by)).toEqual([1, 2, 4]);
+  });
+
   it('upcasts old schema versions before evolve sees them', async () => {
     const Incremented = defineEvent({
       type: 'counter.incremented',

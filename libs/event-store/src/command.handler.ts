@@ -23,9 +23,13 @@ export interface HandleCommandOptions {
    * read-decide-append follows. Saves the read of an empty stream.
    */
   expectNew?: boolean;
+  /**
+   * The stream as the caller read it in this transaction (e.g. in one
+   * statement with a row it needed anyway): the first attempt decides on it
+   * instead of reading the stream; a conflict's retry reads it again.
+   */
+  history?: StoredEvent[];
 }
-
-const SAVEPOINT = 'steward_handle_command';
 
 /**
  * The one command handler: read the stream, fold it, decide, append with the
@@ -44,12 +48,12 @@ export async function handleCommand<State, Command, E = unknown>(
   // The blind attempt's conflict is no lost race: the retries after it are as many as without it.
   const maxRetries = (options.maxRetries ?? 3) + (blindFirst ? 1 : 0);
   const { tx } = options;
-  // A failed statement aborts the caller's transaction; a savepoint confines
-  // the failure to this attempt so the retry can run in the same transaction.
-  const savepointIn = tx !== undefined && !isPool(tx) && maxRetries > 0 ? tx : undefined;
+  // Inside a transaction a conflict comes back from tryAppend as a result,
+  // so the transaction needs no savepoint to survive it and retry.
+  const inTransaction = tx !== undefined && !isPool(tx);
   for (let attempt = 0; ; attempt++) {
     const blind = blindFirst && attempt === 0;
-    const history = blind ? [] : await store.readStream(streamId, { tx });
+    const history = blind ? [] : attempt === 0 && options.history !== undefined ? options.history : await store.readStream(streamId, { tx });
     const state = history.reduce(
       (s, e) => decider.evolve(s, upcast(store.registry, e) as StoredEvent<E>),
       decider.initialState(),
@@ -70,12 +74,17 @@ export async function handleCommand<State, Command, E = unknown>(
     const events = options.metadata
       ? decided.map((e) => ({ ...e, metadata: { ...options.metadata, ...e.metadata } }))
       : decided;
+    const expected = version ?? 'no_stream';
+    if (inTransaction) {
+      const result = await store.tryAppend(streamId, events, { expected, tx });
+      if (!result.conflict) return { streamId: result.streamId, nextExpectedVersion: result.nextExpectedVersion, events: result.events };
+      if (attempt >= maxRetries) throw new ConcurrencyError(streamId, String(expected), result.actual);
+      continue;
+    }
     try {
-      await savepointIn?.query(`SAVEPOINT ${SAVEPOINT}`);
-      return await store.append(streamId, events, { expected: version ?? 'no_stream', tx });
+      return await store.append(streamId, events, { expected, tx });
     } catch (err) {
       if (!(err instanceof ConcurrencyError) || attempt >= maxRetries) throw err;
-      await savepointIn?.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
     }
   }
 }

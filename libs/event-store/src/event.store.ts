@@ -44,10 +44,17 @@ interface AppendRow {
   occurred_at: Date;
 }
 
+/** What tryAppend came to: the append, or the stream's version when it was not the expected one. */
+export type TryAppendResult = ({ conflict: false } & AppendResult) | { conflict: true; actual: number | null };
+
 // Named statements: each connection parses and plans them once.
 const APPEND = {
   name: 'steward_append_events',
   text: 'SELECT first_version, global_positions, transaction_id, occurred_at FROM append_events($1, $2, $3)',
+};
+const TRY_APPEND = {
+  name: 'steward_try_append_events',
+  text: 'SELECT first_version, global_positions, transaction_id, occurred_at, current_version FROM try_append_events($1, $2, $3)',
 };
 const READ_STREAM = {
   name: 'steward_read_stream',
@@ -198,6 +205,41 @@ export class EventStore {
       throw await mapAppendError(err, streamId, expected, () => this.streamVersion(streamId));
     }
     return toAppendResult(streamId, prepared, result.rows[0]!);
+  }
+
+  /**
+   * append for a writer inside a larger transaction: a stale expected version
+   * is reported, not raised, so the transaction stays usable without a
+   * savepoint (try_append_events orders the stream's writers with a lock).
+   * Other failures raise as in append.
+   */
+  async tryAppend(streamId: string, events: NewEvent[], options: AppendOptions): Promise<TryAppendResult> {
+    validateStreamId(streamId);
+    const expected = options?.expected;
+    validateExpected(expected);
+    const prepared = prepareEvents(streamId, events, {
+      registry: this.registry,
+      maxPayloadBytes: this.maxPayloadBytes,
+      source: this.source,
+    });
+    const db = options.tx ?? this.pool;
+    if (prepared.length === 0) {
+      try {
+        return { conflict: false, ...(await this.checkOnly(streamId, expected, db)) };
+      } catch (err) {
+        if (err instanceof ConcurrencyError) return { conflict: true, actual: await this.streamVersion(streamId, db) };
+        throw err;
+      }
+    }
+    let result: QueryResult<AppendRow & { current_version: number | null }>;
+    try {
+      result = await db.query<AppendRow & { current_version: number | null }>({ ...TRY_APPEND, values: [streamId, String(expected), batchJson(prepared)] });
+    } catch (err) {
+      throw await mapAppendError(err, streamId, expected, () => this.streamVersion(streamId));
+    }
+    const row = result.rows[0]!;
+    if (row.first_version === null) return { conflict: true, actual: row.current_version };
+    return { conflict: false, ...toAppendResult(streamId, prepared, row) };
   }
 
   async readStream(streamId: string, options: { fromVersion?: number; tx?: Queryable } = {}): Promise<StoredEvent[]> {

@@ -1,10 +1,12 @@
 // @steward/event-store: the append-only event log in Postgres (optimistic
 // concurrency, commit-safe readers), migrations, command handling and inbox.
 export { EventStore } from './event.store';
-export type { AppendResult, AppendOptions, EventStoreOptions, EncodedEvent } from './event.store';
+export type { AppendResult, AppendOptions, EventStoreOptions, EncodedEvent, TryAppendResult } from './event.store';
 export type { ExpectedVersion } from './append.validator';
 export { DEFAULT_MAX_PAYLOAD_BYTES, MAX_STREAM_ID_LENGTH } from './append.validator';
 export { START, compareCursors } from './cursor.model';
+export { EVENT_COLUMNS, toStoredEvent } from './event-row.mapper';
+export type { EventRow } from './event-row.mapper';
 export { COMMIT_SAFE } from './event.query';
 export type { Cursor } from './cursor.model';
 export type { EventFilter, Page } from './event.query';

@@ -294,6 +294,51 @@ END
 $fn$;
 `;
 
+// Appends for writers inside a larger transaction (the command handler in a
+// batch): a stale expected version comes back as a row (first_version NULL,
+// current_version the stream's) instead of an error that aborts the caller's
+// transaction, so the caller needs no savepoint (a round trip, and a
+// subtransaction) to retry. The stream lock taken first orders writers of one
+// stream, so a concurrent writer is seen by the version check, never by the
+// unique index. The lock is the one 'any' appenders take; append_events'
+// exact-version writers do not take it, and a race with one of them still
+// raises (unique_violation), as append_events would.
+const tryAppendFunction = `
+CREATE OR REPLACE FUNCTION try_append_events(
+  p_stream_id text,
+  p_expected text,
+  p_events jsonb
+) RETURNS TABLE (first_version integer, global_positions bigint[], transaction_id xid8, occurred_at timestamptz, current_version integer)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_current integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock(${STREAM_LOCK_CLASS}, hashtext(p_stream_id));
+  SELECT max(stream_version) INTO v_current FROM events WHERE stream_id = p_stream_id;
+  IF NOT (CASE p_expected
+            WHEN 'any' THEN true
+            WHEN 'no_stream' THEN v_current IS NULL
+            WHEN 'exists' THEN v_current IS NOT NULL
+            ELSE coalesce(v_current, 0) = p_expected::integer
+          END) THEN
+    RETURN QUERY SELECT NULL::integer, NULL::bigint[], NULL::xid8, NULL::timestamptz, v_current;
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH inserted AS (
+    INSERT INTO events AS e (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+    SELECT p_stream_id, coalesce(v_current, 0) + x.ord::integer, x.id, x.type, x.v, x.data, x.metadata
+      FROM ROWS FROM (jsonb_to_recordset(p_events) AS (id uuid, type text, v integer, data jsonb, metadata jsonb))
+           WITH ORDINALITY AS x(id, type, v, data, metadata, ord)
+    RETURNING e.stream_version, e.global_position
+  )
+  SELECT coalesce(v_current, 0) + 1, array_agg(i.global_position ORDER BY i.stream_version), pg_current_xact_id(), now(), v_current
+    FROM inserted i;
+END
+$fn$;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'events', sql: events },
   { version: 2, name: 'append_events', sql: appendFunction },
@@ -301,4 +346,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'time_window_indexes', sql: timeWindowIndexes },
   { version: 5, name: 'blobs', sql: blobs },
   { version: 6, name: 'commit_horizon', sql: commitHorizon },
+  { version: 7, name: 'try_append_events', sql: tryAppendFunction },
 ];

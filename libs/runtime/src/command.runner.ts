@@ -40,6 +40,15 @@ export interface RunOptions {
    * still recorded.
    */
   quietWhenAccepted?: boolean;
+  /**
+   * `false`: no savepoint (one round trip less per command). A refusal is
+   * then not recorded but raised, failing the caller's whole transaction, as
+   * nothing could undo what the command wrote before it. Only for a batch of
+   * several commands whose caller retries each alone with a savepoint
+   * (InboxBatcher does after a failed batch), where the refusal is recorded.
+   * Default `true`.
+   */
+  savepoint?: boolean;
 }
 
 /**
@@ -76,7 +85,8 @@ export class CommandRunner {
    * `run` without its own transaction and inbox entry: inside a transaction
    * that already claimed the command's inbox row (`inboxConsumer`), so
    * commands delivered together can share one commit. Same outcome events
-   * and the same rollback of a refused command (to a savepoint of its own).
+   * and the same rollback of a refused command (to a savepoint of its own,
+   * unless `options.savepoint` is false).
    */
   async runInTransaction<S extends z.ZodType>(tx: Queryable, command: CommandEnvelope, schema: S, work: CommandWork<z.output<S>>, options: RunOptions = {}): Promise<CommandResult> {
     const metadata: EventMetadata = {
@@ -85,7 +95,8 @@ export class CommandRunner {
       ...(command.actor !== undefined && { actor: command.actor }),
       ...(command.traceparent !== undefined && { traceparent: command.traceparent }),
     };
-    await tx.query(`SAVEPOINT ${SAVEPOINT}`);
+    const savepoint = options.savepoint !== false;
+    if (savepoint) await tx.query(`SAVEPOINT ${SAVEPOINT}`);
     let result: CommandResult;
     try {
       const parsed = schema.safeParse(command.payload);
@@ -104,7 +115,7 @@ export class CommandRunner {
         result = { status: 'recorded', types: events.map((e) => e.type), events };
       }
     } catch (err) {
-      if (!isStewardError(err) || !REJECTED_CODES.has(err.code)) throw err;
+      if (!isStewardError(err) || !REJECTED_CODES.has(err.code) || !savepoint) throw err;
       await tx.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
       const issues = err instanceof ValidationError ? err.issues : undefined;
       await this.record(tx, command, metadata, {
