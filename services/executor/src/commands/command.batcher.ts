@@ -7,11 +7,12 @@ import type { RunProjector } from '../projection/run.projector';
 /** One delivered command and how to run it inside the batch's transaction. */
 export interface BatchedCommand {
   command: CommandEnvelope;
-  run: (tx: Queryable) => Promise<unknown>;
+  /** `alone`: the only command of its transaction (a batch of one, or the retry of a failed batch). */
+  run: (tx: Queryable, alone: boolean) => Promise<unknown>;
 }
 
 export interface CommandBatching {
-  /** Most commands one transaction takes; each opens up to two savepoints (subtransactions). */
+  /** Most commands one transaction takes; a command alone in its transaction opens a savepoint (subtransaction). */
   maxBatch: number;
   maxWaitMs: number;
   parallel: number;
@@ -25,10 +26,13 @@ const runIdOf = (c: BatchedCommand): string => {
 /**
  * Group commit for the workers' reports: commands delivered together share
  * one transaction, one inbox statement and one COMMIT, each still run by
- * the shared CommandRunner (its own savepoint, outcome events and refusals)
- * and recorded once under the command durable's inbox name. A failing batch
- * is retried one command at a time (InboxBatcher), so a bad command takes
- * the transport's retry and dead-letter way alone. Commands are taken in run
+ * the shared CommandRunner (its outcome events and refusals) and recorded
+ * once under the command durable's inbox name. A failing batch is retried
+ * one command at a time (InboxBatcher), so a bad command takes the
+ * transport's retry and dead-letter way alone. Commands of a batch run
+ * without a savepoint each (a round trip): a refusal, rare on this path,
+ * fails the batch, and the retry of the command alone, with its savepoint,
+ * records it. Commands are taken in run
  * id order, so two batches (two replicas) lock the rows of a shared run in
  * one order; the sort is stable, so a start and a result of one attempt
  * keep their delivery order. Duration baselines are refreshed once per
@@ -38,7 +42,7 @@ export function commandBatcher(pool: Pool, store: EventStore, runner: CommandRun
   return new InboxBatcher<BatchedCommand>(pool, store, { consumer: runner.inboxConsumer, ...batching }, (c) => c.command.commandId, async (tx, commands) => {
     const ordered = [...commands].sort((a, b) => (runIdOf(a) < runIdOf(b) ? -1 : runIdOf(a) > runIdOf(b) ? 1 : 0));
     await projector.withBaselinesDeferred(tx, async () => {
-      for (const c of ordered) await c.run(tx);
+      for (const c of ordered) await c.run(tx, ordered.length === 1);
     });
   });
 }

@@ -14,7 +14,8 @@ import { HeartbeatPayload, StepResultPayload, StepStartedPayload } from './comma
  * What workers report about the attempts they run (docs/execution-contract.md).
  * Reports delivered together share a transaction (commandBatcher); each
  * handler resolves once its command's outcome is committed, so the message
- * is acked after that, as with a transaction of its own.
+ * is acked after that, as with a transaction of its own. Only a command
+ * alone in its transaction takes a savepoint (commandBatcher).
  */
 @Controller()
 export class WorkerCommandsController {
@@ -29,9 +30,14 @@ export class WorkerCommandsController {
 
   @EventPattern('cmd:report_step_started')
   async started(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.batched(command, (tx) =>
-      this.commands.runInTransaction(tx, command, StepStartedPayload, (tx, p, meta) =>
-        this.engine.execute(tx, { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() }, meta),
+    await this.batched(command, (tx, alone) =>
+      this.commands.runInTransaction(
+        tx,
+        command,
+        StepStartedPayload,
+        (tx, p, meta) =>
+          this.engine.execute(tx, { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() }, meta),
+        { savepoint: alone },
       ),
     );
   }
@@ -43,7 +49,7 @@ export class WorkerCommandsController {
    */
   @EventPattern('cmd:heartbeat_step')
   async heartbeat(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.batched(command, (tx) =>
+    await this.batched(command, (tx, alone) =>
       this.commands.runInTransaction(
         tx,
         command,
@@ -52,29 +58,35 @@ export class WorkerCommandsController {
           await this.runs.recordHeartbeat(tx, p.runId, p.stepId, p.attempt, this.clock.now());
           return [];
         },
-        { quietWhenAccepted: true },
+        { quietWhenAccepted: true, savepoint: alone },
       ),
     );
   }
 
   @EventPattern('cmd:report_step_result')
   async result(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.batched(command, (tx) =>
-      this.commands.runInTransaction(tx, command, StepResultPayload, (tx, p, meta) => {
-        const base = { runId: p.runId, stepId: p.stepId, attempt: p.attempt, now: this.clock.now(), ...(p.reportedUsage !== undefined && { reportedUsage: p.reportedUsage }) };
-        const usage = p.usage as Record<string, number> | undefined;
-        return this.engine.execute(
-          tx,
-          p.outcome.status === 'succeeded'
-            ? { type: 'StepSucceeded', ...base, outputs: p.outcome.outputs, ...(usage !== undefined && { usage }) }
-            : { type: 'StepFailed', ...base, error: p.outcome.error, ...(usage !== undefined && { usage }), random: this.random() },
-          meta,
-        );
-      }),
+    await this.batched(command, (tx, alone) =>
+      this.commands.runInTransaction(
+        tx,
+        command,
+        StepResultPayload,
+        (tx, p, meta) => {
+          const base = { runId: p.runId, stepId: p.stepId, attempt: p.attempt, now: this.clock.now(), ...(p.reportedUsage !== undefined && { reportedUsage: p.reportedUsage }) };
+          const usage = p.usage as Record<string, number> | undefined;
+          return this.engine.execute(
+            tx,
+            p.outcome.status === 'succeeded'
+              ? { type: 'StepSucceeded', ...base, outputs: p.outcome.outputs, ...(usage !== undefined && { usage }) }
+              : { type: 'StepFailed', ...base, error: p.outcome.error, ...(usage !== undefined && { usage }), random: this.random() },
+            meta,
+          );
+        },
+        { savepoint: alone },
+      ),
     );
   }
 
-  private async batched(command: CommandEnvelope, run: (tx: Queryable) => Promise<unknown>): Promise<void> {
+  private async batched(command: CommandEnvelope, run: (tx: Queryable, alone: boolean) => Promise<unknown>): Promise<void> {
     await this.reports.submit({ command, run });
   }
 }

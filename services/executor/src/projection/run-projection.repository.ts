@@ -1,4 +1,5 @@
-import type { Queryable } from '@steward/event-store';
+import type { StoredEvent } from '@steward/contracts';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow, type Queryable } from '@steward/event-store';
 
 // SQL for the executor's run projection (executor_runs, executor_steps,
 // executor_step_attempts, executor_dead_letters, executor_approvals). Every
@@ -144,14 +145,24 @@ export class RunProjectionRepository {
     );
   }
 
-  async findRun(tx: Queryable, runId: string): Promise<RunHandle | undefined> {
-    const { rows } = await tx.query<RunHandle>(
-      `SELECT run_id AS "runId", workflow_id AS "workflowId", status, concurrency_key AS "concurrencyKey",
-              concurrency_limit AS "concurrencyLimit", timeout_ms::int AS "timeoutMs"
-       FROM executor_runs WHERE run_id = $1`,
-      [runId],
-    );
-    return rows[0];
+  /**
+   * The run's handle and its event stream in one statement (one round trip
+   * instead of two on every report): the run row rides along on each event
+   * row, or on a single row of NULL events when the stream is empty.
+   */
+  async findRunWithStream(tx: Queryable, runId: string, streamId: string): Promise<{ run: RunHandle | undefined; history: StoredEvent[] }> {
+    const { rows } = await tx.query<{ run: RunHandle | null } & EventRow>({
+      name: 'executor_find_run_with_stream',
+      text: `SELECT r.run, e.* FROM (
+         SELECT (SELECT json_build_object('runId', run_id, 'workflowId', workflow_id, 'status', status, 'concurrencyKey', concurrency_key,
+                                          'concurrencyLimit', concurrency_limit, 'timeoutMs', timeout_ms::int)
+                   FROM executor_runs WHERE run_id = $1) AS run
+       ) r
+       LEFT JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $2 ORDER BY stream_version) e ON true`,
+      values: [runId, streamId],
+    });
+    const run = rows[0]?.run ?? undefined;
+    return { run, history: rows.filter((r) => r.event_id !== null).map(toStoredEvent) };
   }
 
   /** Moves the run's status; `column` also stamps queued_at or started_at. */

@@ -15,6 +15,7 @@ steps:
 describe('executor: the per-run hot path', () => {
   const env = useTestEnvironment({ label: 'exechot', setupDatabase: (url) => migrate(url) });
   let ex: ExecutorHarness;
+  const result = (runId: string, attempt = 1) => ex.send('report_step_result', { runId, stepId: 'only', attempt, outcome: { status: 'succeeded', outputs: {} } }, 'worker:batch');
 
   beforeAll(async () => {
     ex = await startExecutor(env);
@@ -57,13 +58,11 @@ describe('executor: the per-run hot path', () => {
     expect((timer.data as { correlation: { causationId?: string } }).correlation.causationId).toBe(queued.eventId);
   });
 
-  it('records worker reports delivered together in shared transactions, each with its own outcome; a refused one undoes nothing else', async () => {
+  it('records worker reports delivered together in shared transactions, each with its own outcome', async () => {
     const runIds = Array.from({ length: 6 }, (_, i) => `reports-${Date.now()}-${i}`);
     await Promise.all(runIds.map((runId) => ex.requestRun(QUICK, { runId })));
     for (const runId of runIds) await ex.waitForEvent(runId, 'step.queued');
-    const result = (runId: string, attempt = 1) => ex.send('report_step_result', { runId, stepId: 'only', attempt, outcome: { status: 'succeeded', outputs: {} } }, 'worker:batch');
-    const [stale, ...outcomes] = await Promise.all([result(runIds[0]!, 9), ...runIds.map((runId) => result(runId))]);
-    expect(stale).toMatchObject({ status: 'rejected', code: 'illegal_state' });
+    const outcomes = await Promise.all(runIds.map((runId) => result(runId)));
     expect(outcomes.map((o) => o.status)).toEqual(runIds.map(() => 'completed'));
     const succeeded = await Promise.all(runIds.map(async (runId) => (await ex.events(runId)).filter((e) => e.type === 'step.succeeded')));
     expect(succeeded.map((s) => s.length)).toEqual(runIds.map(() => 1));
@@ -74,6 +73,19 @@ describe('executor: the per-run hot path', () => {
               (SELECT samples::int FROM executor_duration_baselines WHERE workflow_id = 'quick' AND step_id = '') AS samples`,
     );
     expect(counts.rows[0]!.samples).toBe(counts.rows[0]!.runs);
+  });
+
+  it('records a report refused in a batch (no savepoint per command there) once the batch is retried a command at a time; it undoes nothing else', async () => {
+    const runIds = Array.from({ length: 6 }, (_, i) => `refused-${Date.now()}-${i}`);
+    await Promise.all(runIds.map((runId) => ex.requestRun(QUICK, { runId })));
+    for (const runId of runIds) await ex.waitForEvent(runId, 'step.queued');
+    const [stale, ...outcomes] = await Promise.all([result(runIds[0]!, 9), ...runIds.map((runId) => result(runId))]);
+    expect(stale).toMatchObject({ status: 'rejected', code: 'illegal_state' });
+    expect(outcomes.map((o) => o.status)).toEqual(runIds.map(() => 'completed'));
+    const events = await Promise.all(runIds.map(async (runId) => (await ex.events(runId)).map((e) => e.type)));
+    expect(events.map((types) => types.filter((t) => t === 'step.succeeded' || t === 'run.succeeded'))).toEqual(runIds.map(() => ['step.succeeded', 'run.succeeded']));
+    const { rows } = await ex.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM executor_runs WHERE run_id = ANY($1::text[]) AND status = 'succeeded'`, [runIds]);
+    expect(rows[0]!.n).toBe(runIds.length);
   });
 
   it('starts every run of a burst of requests exactly once, requests delivered together sharing a transaction', async () => {

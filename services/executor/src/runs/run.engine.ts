@@ -41,18 +41,30 @@ export class RunEngine {
   ) {}
 
   async execute(tx: Queryable, command: RunCommand, metadata: EventMetadata, known?: KnownRun): Promise<StoredEvent[]> {
-    const run = known ?? (await this.runs.findRun(tx, command.runId));
+    const streamId = runStreamId(command.runId);
+    // The run row and the stream in one statement; a RequestRun knows its run and reads no stream (expectNew).
+    const found = known === undefined ? await this.runs.findRunWithStream(tx, command.runId, streamId) : undefined;
+    const run = known ?? found?.run;
+    let history = found?.history;
     // Lock order is always slot lock, then streams and rows: the admission
     // path holds the slot lock while it touches other runs of the key, so a
     // command on one of them must queue behind it rather than deadlock.
-    if (run !== undefined && run.concurrencyLimit !== null) await this.admission.lockKey(tx, run.concurrencyKey);
-    const streamId = runStreamId(command.runId);
+    if (run !== undefined && run.concurrencyLimit !== null) {
+      await this.admission.lockKey(tx, run.concurrencyKey);
+      // Read before the slot lock was ours: the stream may have moved while we queued for it.
+      history = undefined;
+    }
     const meta: EventMetadata = { ...metadata, runId: command.runId, ...(run !== undefined && { workflowId: run.workflowId }) };
     const runTimeoutMs = run?.timeoutMs ?? null;
     const planned = new Set<string>();
     const decider = this.withTimers(command.runId, runTimeoutMs, meta, planned);
     // A requested run's stream is new (a repeated request finds it and decides nothing): no read of an empty stream.
-    const result = await handleCommand(this.store, streamId, decider, command, { tx, metadata: meta, expectNew: command.type === 'RequestRun' });
+    const result = await handleCommand(this.store, streamId, decider, command, {
+      tx,
+      metadata: meta,
+      expectNew: command.type === 'RequestRun',
+      ...(history !== undefined && { history }),
+    });
     if (result.events.length === 0) return [];
     // The timers went into the same append, except where step timeouts had to be read first.
     const events = planned.size === 0 ? result.events : result.events.filter((e) => !planned.has(e.eventId));

@@ -132,14 +132,22 @@ export class RelayService {
           this.cursor = await this.recoverCursor();
           ready();
           const gate = new WakeupGate(lockClient);
+          let polling = false;
           while (!this.stopping) {
             // A partial page was everything commit-safe when it was read: arming next (and reading once more
             // after it) finds what committed since, so an empty read in between would only repeat the read after.
             const read = await this.drainOnce(this.cursor);
             if (read === this.options.batchSize) continue;
+            // Arming failed and events still come: appends are still in flight, so arming would fail
+            // again (a statement per 5 ms poll for nothing); poll until a read finds nothing new.
+            if (polling && read > 0) {
+              await sleep(5);
+              continue;
+            }
             // Appends notify only while the gate is armed (NOTIFY serialises commits);
             // arming fails while an append that skipped its notification is open.
-            if (!(await gate.arm())) {
+            polling = !(await gate.arm());
+            if (polling) {
               await sleep(5);
               continue;
             }

@@ -39,7 +39,9 @@ export class CommandOutcomes {
   constructor(pool: Pool, store: EventStore, batching: CommandBatching) {
     this.runner = new CommandRunner(pool, store, { service: 'scheduler' });
     this.batcher = new InboxBatcher<Batched>(pool, store, { consumer: this.runner.inboxConsumer, ...batching }, (b) => b.cmd.commandId, async (tx, items) => {
-      for (const b of items) await this.runner.runInTransaction(tx, b.cmd, OWN_VALIDATION, (tx) => b.fn(tx));
+      // A savepoint only for a command alone in its transaction: in a batch a
+      // refusal fails the batch, and the retry of the command alone records it.
+      for (const b of items) await this.runner.runInTransaction(tx, b.cmd, OWN_VALIDATION, (tx) => b.fn(tx), { savepoint: items.length === 1 });
     });
   }
 
@@ -51,7 +53,8 @@ export class CommandOutcomes {
    * `handle`, for commands that come in bursts and touch no shared rows
    * (start_run appends to a new stream of its own): commands delivered
    * together share one transaction and one COMMIT, each still with its own
-   * savepoint and outcome; a failing batch is retried one command at a time.
+   * outcome; a failing batch (a refusal among them included: no savepoint
+   * per command in a batch) is retried one command at a time.
    */
   async handleBatched(cmd: CommandEnvelope, fn: (tx: Queryable) => Promise<StoredEvent[]>): Promise<void> {
     await this.batcher.submit({ cmd, fn });

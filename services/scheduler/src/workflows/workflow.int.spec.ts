@@ -102,10 +102,9 @@ steps:
       expect(data.runId).toMatch(/^[0-9a-f-]{36}$/);
     });
 
-    it('starts the runs of a burst in shared transactions, each once with its own outcome; a refused one undoes nothing else', async () => {
+    it('starts the runs of a burst in shared transactions, each once with its own outcome', async () => {
       await db.send('apply_workflow', { yaml: workflowYaml('burst', '') });
-      const [ghost, ...outcomes] = await Promise.all([db.send('start_run', { workflow: 'ghost' }), ...Array.from({ length: 8 }, () => db.send('start_run', { workflow: 'burst' }))]);
-      expect(ghost).toMatchObject({ status: 'rejected', code: 'not_found' });
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => db.send('start_run', { workflow: 'burst' })));
       expect(outcomes.map((o) => o.status)).toEqual(outcomes.map(() => 'completed'));
       const requested = await db.eventsOf('schedule.run_requested', { workflowId: 'burst' });
       expect(new Set(requested.map((e) => (e.data as { runId: string }).runId)).size).toBe(8);
@@ -113,6 +112,16 @@ steps:
         `SELECT count(DISTINCT transaction_id::text)::int AS transactions FROM events WHERE type = 'schedule.run_requested' AND workflow_id = 'burst'`,
       );
       expect(rows[0]!.transactions).toBeLessThan(8);
+    });
+
+    it('records a start_run refused in a burst (no savepoint per command in a batch) once the batch is retried a command at a time; it undoes nothing else', async () => {
+      await db.send('apply_workflow', { yaml: workflowYaml('burst-refused', '') });
+      const [ghost, ...outcomes] = await Promise.all([db.send('start_run', { workflow: 'ghost' }), ...Array.from({ length: 8 }, () => db.send('start_run', { workflow: 'burst-refused' }))]);
+      expect(ghost).toMatchObject({ status: 'rejected', code: 'not_found' });
+      expect(outcomes.map((o) => o.status)).toEqual(outcomes.map(() => 'completed'));
+      const requested = await db.eventsOf('schedule.run_requested', { workflowId: 'burst-refused' });
+      expect(new Set(requested.map((e) => (e.data as { runId: string }).runId)).size).toBe(8);
+      expect(requested).toHaveLength(8);
     });
 
     it('rejects an unknown workflow (not_found), bad input (validation, with the path) and a paused workflow (illegal_state)', async () => {
