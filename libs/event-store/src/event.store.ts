@@ -186,15 +186,7 @@ export class EventStore {
    * SELECT FROM jsonb_to_recordset. A rejected append writes nothing.
    */
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    validateStreamId(streamId);
-    const expected = options?.expected;
-    validateExpected(expected);
-    const prepared = prepareEvents(streamId, events, {
-      registry: this.registry,
-      maxPayloadBytes: this.maxPayloadBytes,
-      source: this.source,
-    });
-    const db = options.tx ?? this.pool;
+    const { expected, prepared, db } = this.prepare(streamId, events, options);
     if (prepared.length === 0) return this.checkOnly(streamId, expected, db);
 
     let result: QueryResult<AppendRow>;
@@ -207,13 +199,8 @@ export class EventStore {
     return toAppendResult(streamId, prepared, result.rows[0]!);
   }
 
-  /**
-   * append for a writer inside a larger transaction: a stale expected version
-   * is reported, not raised, so the transaction stays usable without a
-   * savepoint (try_append_events orders the stream's writers with a lock).
-   * Other failures raise as in append.
-   */
-  async tryAppend(streamId: string, events: NewEvent[], options: AppendOptions): Promise<TryAppendResult> {
+  /** Everything is validated before the database is touched. */
+  private prepare(streamId: string, events: NewEvent[], options: AppendOptions) {
     validateStreamId(streamId);
     const expected = options?.expected;
     validateExpected(expected);
@@ -222,7 +209,17 @@ export class EventStore {
       maxPayloadBytes: this.maxPayloadBytes,
       source: this.source,
     });
-    const db = options.tx ?? this.pool;
+    return { expected, prepared, db: options.tx ?? this.pool };
+  }
+
+  /**
+   * append for a writer inside a larger transaction: a stale expected version
+   * is reported, not raised, so the transaction stays usable without a
+   * savepoint (try_append_events orders the stream's writers with a lock).
+   * Other failures raise as in append.
+   */
+  async tryAppend(streamId: string, events: NewEvent[], options: AppendOptions): Promise<TryAppendResult> {
+    const { expected, prepared, db } = this.prepare(streamId, events, options);
     if (prepared.length === 0) {
       try {
         return { conflict: false, ...(await this.checkOnly(streamId, expected, db)) };

@@ -132,16 +132,18 @@ GRANT SELECT ON events TO steward_readonly;
 // One row back however large the batch: the whole batch shares the
 // transaction's id and start time (the column defaults), so only positions
 // differ. Sending 100 rows back cost more than the version check.
-const insertBatch = `
-      RETURN QUERY
+const insertedCte = `
       WITH inserted AS (
         INSERT INTO events AS e (stream_id, stream_version, event_id, type, schema_version, data, metadata)
         SELECT p_stream_id, coalesce(v_current, 0) + x.ord::integer, x.id, x.type, x.v, x.data, x.metadata
           FROM ROWS FROM (jsonb_to_recordset(p_events) AS (id uuid, type text, v integer, data jsonb, metadata jsonb))
                WITH ORDINALITY AS x(id, type, v, data, metadata, ord)
         RETURNING e.stream_version, e.global_position
-      )
-      SELECT coalesce(v_current, 0) + 1, array_agg(i.global_position ORDER BY i.stream_version), pg_current_xact_id(), now()
+      )`;
+/** The batch insert of append_events (and, with the stream's version after it, of try_append_events). */
+const insertBatch = (extra = '') => `
+      RETURN QUERY${insertedCte}
+      SELECT coalesce(v_current, 0) + 1, array_agg(i.global_position ORDER BY i.stream_version), pg_current_xact_id(), now()${extra}
         FROM inserted i;`;
 
 const appendFunction = `
@@ -177,7 +179,7 @@ BEGIN
         -- READ COMMITTED takes a fresh snapshot per statement, so a retry
         -- sees the version the winning writer committed.
         SELECT max(stream_version) INTO v_current FROM events WHERE stream_id = p_stream_id;
-        ${insertBatch}
+        ${insertBatch()}
         RETURN;
       EXCEPTION WHEN unique_violation THEN
         GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
@@ -199,7 +201,7 @@ BEGIN
     RAISE EXCEPTION 'stream %: expected version %, found %', p_stream_id, p_expected, coalesce(v_current::text, 'no stream')
       USING ERRCODE = '${WRONG_EXPECTED_VERSION}', DETAIL = coalesce(v_current::text, '');
   END IF;
-  ${insertBatch}
+  ${insertBatch()}
 END
 $fn$;
 `;
@@ -325,16 +327,7 @@ BEGIN
     RETURN QUERY SELECT NULL::integer, NULL::bigint[], NULL::xid8, NULL::timestamptz, v_current;
     RETURN;
   END IF;
-  RETURN QUERY
-  WITH inserted AS (
-    INSERT INTO events AS e (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-    SELECT p_stream_id, coalesce(v_current, 0) + x.ord::integer, x.id, x.type, x.v, x.data, x.metadata
-      FROM ROWS FROM (jsonb_to_recordset(p_events) AS (id uuid, type text, v integer, data jsonb, metadata jsonb))
-           WITH ORDINALITY AS x(id, type, v, data, metadata, ord)
-    RETURNING e.stream_version, e.global_position
-  )
-  SELECT coalesce(v_current, 0) + 1, array_agg(i.global_position ORDER BY i.stream_version), pg_current_xact_id(), now(), v_current
-    FROM inserted i;
+  ${insertBatch(', v_current')}
 END
 $fn$;
 `;
