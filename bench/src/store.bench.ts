@@ -3,13 +3,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { connect, createInbox, headers as natsHeaders } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Subjects, uuidv7, type NewEvent } from '@steward/contracts';
 import { createPool, EventStore, migrate } from '@steward/event-store';
 import { declareTopology, provisionStreams } from '@steward/messaging';
 import { Logger } from '@steward/observability';
-import { emit, env, freePort, rate, scratchDatabase } from './bench-kit';
+import { emit, env, freePort, publishAcked, rate, scratchDatabase } from './bench-kit';
 
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 3000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 200);
@@ -117,30 +117,9 @@ async function relayBench(dbUrl: string, pool: Pool, store: EventStore): Promise
   emit({ bench: 'nats.publish.pipelined', value: rawPublish, unit: 'msgs/s' });
   // The same publishes as plain NATS messages whose JetStream acks come back to one reply subscription (what the
   // relay does since it stopped paying a request per publish): the faster of the two is the limit.
-  const inbox = createInbox();
-  let acked = 0;
-  let windowDone: (() => void) | undefined;
-  let windowEnd = 0;
-  const acks = nc.subscribe(`${inbox}.*`, {
-    callback: () => {
-      acked++;
-      if (acked >= windowEnd) windowDone?.();
-    },
-  });
-  const rawCore = await rate(RELAY_EVENTS, async () => {
-    for (let i = 0; i < RELAY_EVENTS; i += window) {
-      const n = Math.min(window, RELAY_EVENTS - i);
-      windowEnd = i + n;
-      const done = new Promise<void>((r) => (windowDone = r));
-      for (let k = 0; k < n; k++) {
-        const h = natsHeaders();
-        h.set('Nats-Msg-Id', uuidv7());
-        nc.publish(rawNs.event('bench.happened'), body, { reply: `${inbox}.${i + k}`, headers: h });
-      }
-      if (acked < windowEnd) await done;
-    }
-  });
-  acks.unsubscribe();
+  const rawCore = await rate(RELAY_EVENTS, () =>
+    publishAcked(nc, Array.from({ length: RELAY_EVENTS }, () => ({ subject: rawNs.event('bench.happened'), id: uuidv7(), data: body })), { window }),
+  );
   emit({ bench: 'nats.publish.acked_core', value: rawCore, unit: 'msgs/s' });
   const [limitName, limitValue] = rawCore > rawPublish ? ['nats.publish.acked_core', rawCore] : ['nats.publish.pipelined', rawPublish];
 
