@@ -78,6 +78,10 @@ export async function scratchDatabase(adminUrl: string, label: string): Promise<
   return {
     url: u.toString(),
     drop: async () => {
+      if (process.env.BENCH_KEEP_DB === '1') {
+        process.stderr.write(`[bench] BENCH_KEEP_DB=1: kept ${name}\n`);
+        return;
+      }
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,5 +1,6 @@
 import { ConcurrencyError, type EventMetadata, type EventRegistry, type NewEvent, type StoredEvent } from '@steward/contracts';
 import type { AppendResult, EventStore } from './event.store';
+import type { PendingAppends } from './pending.appends';
 import { isPool, type Queryable } from './pool.factory';
 
 /** An aggregate as plain functions: no I/O, time and ids arrive inside the command. */
@@ -29,6 +30,13 @@ export interface HandleCommandOptions {
    * instead of reading the stream; a conflict's retry reads it again.
    */
   history?: StoredEvent[];
+  /**
+   * Hold the append for the batch's single write (InboxBatcher): inside
+   * `tx` only. A conflict then surfaces when the batch flushes, failing the
+   * batch, whose messages are retried one by one. A stream with held events
+   * is flushed before it is read.
+   */
+  later?: PendingAppends;
 }
 
 /**
@@ -51,9 +59,16 @@ export async function handleCommand<State, Command, E = unknown>(
   // Inside a transaction a conflict comes back from tryAppend as a result,
   // so the transaction needs no savepoint to survive it and retry.
   const inTransaction = tx !== undefined && !isPool(tx);
+  const later = inTransaction ? options.later : undefined;
+  let given = options.history;
+  if (later?.touches(streamId)) {
+    // The stream moved in this batch: what the caller read may be older than what is held.
+    await later.flush(tx!);
+    given = undefined;
+  }
   for (let attempt = 0; ; attempt++) {
     const blind = blindFirst && attempt === 0;
-    const history = blind ? [] : attempt === 0 && options.history !== undefined ? options.history : await store.readStream(streamId, { tx });
+    const history = blind ? [] : attempt === 0 && given !== undefined ? given : await store.readStream(streamId, { tx });
     const state = history.reduce(
       (s, e) => decider.evolve(s, upcast(store.registry, e) as StoredEvent<E>),
       decider.initialState(),
@@ -75,6 +90,7 @@ export async function handleCommand<State, Command, E = unknown>(
       ? decided.map((e) => ({ ...e, metadata: { ...options.metadata, ...e.metadata } }))
       : decided;
     const expected = version ?? 'no_stream';
+    if (later !== undefined) return later.add(streamId, events, expected);
     if (inTransaction) {
       const result = await store.tryAppend(streamId, events, { expected, tx });
       if (!result.conflict) return { streamId: result.streamId, nextExpectedVersion: result.nextExpectedVersion, events: result.events };

@@ -13,6 +13,7 @@ import { COMMIT_SAFE, buildQuery, pageLimit, type EventFilter, type Page } from 
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row.mapper';
 import { mapAppendError } from './postgres-error.mapper';
 import type { Queryable } from './pool.factory';
+import { PendingAppends } from './pending.appends';
 
 export interface AppendResult {
   streamId: string;
@@ -199,17 +200,26 @@ export class EventStore {
     return toAppendResult(streamId, prepared, result.rows[0]!);
   }
 
+  /**
+   * A holder for appends a batch of messages decides in one transaction,
+   * written in one statement before it commits (see PendingAppends); the
+   * events are validated as they are added, as append validates them.
+   */
+  pendingAppends(): PendingAppends {
+    return new PendingAppends((streamId, events) => this.validated(streamId, events));
+  }
+
+  private validated(streamId: string, events: NewEvent[]): PreparedEvent[] {
+    validateStreamId(streamId);
+    return prepareEvents(streamId, events, { registry: this.registry, maxPayloadBytes: this.maxPayloadBytes, source: this.source });
+  }
+
   /** Everything is validated before the database is touched. */
   private prepare(streamId: string, events: NewEvent[], options: AppendOptions) {
-    validateStreamId(streamId);
     const expected = options?.expected;
+    validateStreamId(streamId);
     validateExpected(expected);
-    const prepared = prepareEvents(streamId, events, {
-      registry: this.registry,
-      maxPayloadBytes: this.maxPayloadBytes,
-      source: this.source,
-    });
-    return { expected, prepared, db: options.tx ?? this.pool };
+    return { expected, prepared: this.validated(streamId, events), db: options.tx ?? this.pool };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { EventStore } from './event.store';
+import type { PendingAppends } from './pending.appends';
 import { processOnce, unitOfWork } from './unit-of-work.transaction';
 
 export interface InboxBatcherOptions {
@@ -21,8 +22,11 @@ export interface InboxBatcherOptions {
 /**
  * Does a batch's effects inside the transaction: the messages it gets are
  * the batch's new ones, in submission order (redeliveries already left out).
+ * `later`, given when the batch holds more than one message, takes appends
+ * to be written together in one statement before the commit (see
+ * PendingAppends); a message retried alone gets none.
  */
-export type BatchWork<T> = (tx: PoolClient, items: readonly T[], store: EventStore) => Promise<void>;
+export type BatchWork<T> = (tx: PoolClient, items: readonly T[], store: EventStore, later?: PendingAppends) => Promise<void>;
 
 interface Pending<T> {
   item: T;
@@ -139,7 +143,12 @@ export class InboxBatcher<T> {
       // A message submitted twice in one batch runs once: the first copy takes the claim.
       const statuses = ids.map((id) => (claimed.delete(id) ? ('processed' as const) : ('duplicate' as const)));
       const fresh = items.filter((_, i) => statuses[i] === 'processed');
-      if (fresh.length > 0) await this.work(tx, fresh, this.store);
+      if (fresh.length === 1) await this.work(tx, fresh, this.store);
+      if (fresh.length > 1) {
+        const later = this.store.pendingAppends();
+        await this.work(tx, fresh, this.store, later);
+        await later.flush(tx);
+      }
       return statuses;
     });
   }

@@ -22,6 +22,8 @@ export type { Decider, HandleCommandOptions } from './command.handler';
 export { unitOfWork, processOnce } from './unit-of-work.transaction';
 export type { ProcessOnceResult } from './unit-of-work.transaction';
 export { InboxBatcher } from './inbox.batcher';
+export { PendingAppends } from './pending.appends';
+export type { DeferredExpected } from './pending.appends';
 export type { InboxBatcherOptions, BatchWork } from './inbox.batcher';
 export { CheckpointStore } from './checkpoint.store';
 export { WakeupGate } from './wakeup.gate';

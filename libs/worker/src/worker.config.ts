@@ -5,6 +5,7 @@ import type { Logger, Metrics } from '@steward/observability';
 import { z } from 'zod';
 import { loadProfilesFile } from './environment.profile';
 import { handlerDirsFromEnv, loadHandlers } from './handler.load';
+import { DEFAULT_ISOLATE_MAX_ATTEMPTS } from './isolate.warm';
 import { WorkerPool } from './worker.pool';
 
 /** What a worker process reads from its environment (parsed once, fails naming every bad variable). */
@@ -25,7 +26,7 @@ export const WorkerConfigSchema = BaseConfigSchema.pick({ NATS_URL: true, STEWAR
   /** `warm` (default): task processes run many attempts in turn; `attempt`: a fresh process per attempt. */
   WORKER_ISOLATION: z.enum(['warm', 'attempt']).default('warm'),
   /** Warm isolation: attempts one task process runs before it is replaced. */
-  WORKER_ISOLATE_MAX_ATTEMPTS: z.coerce.number().int().positive().default(100),
+  WORKER_ISOLATE_MAX_ATTEMPTS: z.coerce.number().int().positive().default(DEFAULT_ISOLATE_MAX_ATTEMPTS),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 

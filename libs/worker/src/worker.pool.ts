@@ -8,7 +8,7 @@ import { EnvironmentProfileResolver, type EnvironmentProfiles } from './environm
 import type { HandlerRegistration } from './handler.load';
 import { Semaphore } from './semaphore';
 import { StepCommandPublisher } from './step-command.publisher';
-import { WarmIsolatePool, type TaskProcessEvent } from './isolate.warm';
+import { DEFAULT_ISOLATE_MAX_ATTEMPTS, WarmIsolatePool, type TaskProcessEvent } from './isolate.warm';
 import { DEFAULT_MEMORY_MB, TaskAttempt, type AttemptSettings } from './task.attempt';
 import type { AbortReason } from './task.isolate';
 
@@ -99,7 +99,7 @@ export class WorkerPool {
     this.commands = new StepCommandPublisher(this.nc, subjects, `worker:${this.workerId}`);
     if ((this.options.isolation ?? 'warm') === 'warm') {
       this.warm = new WarmIsolatePool({
-        maxAttempts: this.options.isolateMaxAttempts ?? 100,
+        maxAttempts: this.options.isolateMaxAttempts ?? DEFAULT_ISOLATE_MAX_ATTEMPTS,
         maxIdle: this.slots.size,
         onStrayLog: (level, msg, fields) => this.log[level](msg, { ...fields, source: 'handler' }),
         ...(this.options.metrics && { onProcess: this.countTaskProcesses(this.options.metrics) }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BaseConfigSchema, intFromEnv, parseConfig } from '@steward/contracts';
+import { DEFAULT_ISOLATE_MAX_ATTEMPTS } from '@steward/worker';
 
 const nonNegativeInt = (def: number) => z.coerce.number().int().nonnegative().default(def);
 
@@ -53,7 +54,7 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   /** `warm`: task processes run many attempts of one handler module in turn; `attempt`: a fresh process per attempt (docs/workers.md). */
   EXECUTOR_WORKER_ISOLATION: z.enum(['warm', 'attempt']).default('warm'),
   /** Warm isolation: attempts one task process runs before it is replaced. */
-  EXECUTOR_WORKER_ISOLATE_MAX_ATTEMPTS: intFromEnv(100),
+  EXECUTOR_WORKER_ISOLATE_MAX_ATTEMPTS: intFromEnv(DEFAULT_ISOLATE_MAX_ATTEMPTS),
 });
 
 export type ExecutorConfig = z.infer<typeof ExecutorConfigSchema>;

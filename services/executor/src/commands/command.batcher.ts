@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { InboxBatcher, type EventStore, type Queryable } from '@steward/event-store';
+import { InboxBatcher, type EventStore, type PendingAppends, type Queryable } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
 import type { CommandRunner } from '@steward/runtime';
 import type { RunProjector } from '../projection/run.projector';
@@ -7,8 +7,11 @@ import type { RunProjector } from '../projection/run.projector';
 /** One delivered command and how to run it inside the batch's transaction. */
 export interface BatchedCommand {
   command: CommandEnvelope;
-  /** `alone`: the only command of its transaction (a batch of one, or the retry of a failed batch). */
-  run: (tx: Queryable, alone: boolean) => Promise<unknown>;
+  /**
+   * `alone`: the only command of its transaction (a batch of one, or the
+   * retry of a failed batch); `later`: the batch's held appends, otherwise.
+   */
+  run: (tx: Queryable, alone: boolean, later?: PendingAppends) => Promise<unknown>;
 }
 
 export interface CommandBatching {
@@ -39,10 +42,10 @@ const runIdOf = (c: BatchedCommand): string => {
  * workflow at the end of the batch (RunProjector.withBaselinesDeferred).
  */
 export function commandBatcher(pool: Pool, store: EventStore, runner: CommandRunner, projector: RunProjector, batching: CommandBatching): InboxBatcher<BatchedCommand> {
-  return new InboxBatcher<BatchedCommand>(pool, store, { consumer: runner.inboxConsumer, ...batching }, (c) => c.command.commandId, async (tx, commands) => {
+  return new InboxBatcher<BatchedCommand>(pool, store, { consumer: runner.inboxConsumer, ...batching }, (c) => c.command.commandId, async (tx, commands, _store, later) => {
     const ordered = [...commands].sort((a, b) => (runIdOf(a) < runIdOf(b) ? -1 : runIdOf(a) > runIdOf(b) ? 1 : 0));
     await projector.withBaselinesDeferred(tx, async () => {
-      for (const c of ordered) await c.run(tx, ordered.length === 1);
+      for (const c of ordered) await c.run(tx, ordered.length === 1, later);
     });
   });
 }

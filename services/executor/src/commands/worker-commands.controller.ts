@@ -1,6 +1,6 @@
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
-import type { InboxBatcher, Queryable } from '@steward/event-store';
+import type { InboxBatcher } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
 import { CLOCK, RANDOM, WORKER_REPORTS } from '../executor.tokens';
 import type { Clock, Random } from '../clock';
@@ -30,13 +30,18 @@ export class WorkerCommandsController {
 
   @EventPattern('cmd:report_step_started')
   async started(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.batched(command, (tx, alone) =>
+    await this.batched(command, (tx, alone, later) =>
       this.commands.runInTransaction(
         tx,
         command,
         StepStartedPayload,
         (tx, p, meta) =>
-          this.engine.execute(tx, { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() }, meta),
+          this.engine.execute(
+            tx,
+            { type: 'StartStep', runId: p.runId, stepId: p.stepId, attempt: p.attempt, ...(p.workerId !== undefined && { worker: p.workerId }), now: this.clock.now() },
+            meta,
+            { ...(later !== undefined && { later }) },
+          ),
         { savepoint: alone },
       ),
     );
@@ -65,7 +70,7 @@ export class WorkerCommandsController {
 
   @EventPattern('cmd:report_step_result')
   async result(@Payload() command: CommandEnvelope): Promise<void> {
-    await this.batched(command, (tx, alone) =>
+    await this.batched(command, (tx, alone, later) =>
       this.commands.runInTransaction(
         tx,
         command,
@@ -79,6 +84,7 @@ export class WorkerCommandsController {
               ? { type: 'StepSucceeded', ...base, outputs: p.outcome.outputs, ...(usage !== undefined && { usage }) }
               : { type: 'StepFailed', ...base, error: p.outcome.error, ...(usage !== undefined && { usage }), random: this.random() },
             meta,
+            { ...(later !== undefined && { later }) },
           );
         },
         { savepoint: alone },
@@ -86,7 +92,7 @@ export class WorkerCommandsController {
     );
   }
 
-  private async batched(command: CommandEnvelope, run: (tx: Queryable, alone: boolean) => Promise<unknown>): Promise<void> {
+  private async batched(command: CommandEnvelope, run: BatchedCommand['run']): Promise<void> {
     await this.reports.submit({ command, run });
   }
 }

@@ -31,10 +31,11 @@ export function runRequestBatcher(pool: Pool, store: EventStore, requests: RunRe
     store,
     { consumer, ...batching },
     (e) => e.id,
-    async (tx, events) => {
+    async (tx, events, _store, later) => {
       const keyed = events.map((e) => ({ e, key: slotKeyOf(e.data as RunRequest) }));
       keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      for (const { e } of keyed) await requests.request(tx, e.data as RunRequest, causedBy(e));
+      // The runs' events are held and written in one statement at the end of the batch.
+      for (const { e } of keyed) await requests.request(tx, e.data as RunRequest, causedBy(e), later);
     },
   );
 }

@@ -1,5 +1,5 @@
 import type { EventData, EventMetadata, ScheduleRunRequested } from '@steward/contracts';
-import type { Queryable } from '@steward/event-store';
+import type { PendingAppends, Queryable } from '@steward/event-store';
 import type { WorkflowDefinition } from '@steward/workflow';
 import type { Clock } from '../clock';
 import type { AdmissionRepository } from './admission.repository';
@@ -23,7 +23,7 @@ export class RunRequestService {
     private readonly clock: Clock,
   ) {}
 
-  async request(tx: Queryable, req: RunRequest, metadata: EventMetadata): Promise<void> {
+  async request(tx: Queryable, req: RunRequest, metadata: EventMetadata, later?: PendingAppends): Promise<void> {
     const definition = req.definition as unknown as WorkflowDefinition;
     const slot = slotOf(definition, req.input, req.trigger);
     if (slot.limit !== null) await this.admission.lockKey(tx, slot.key);
@@ -45,22 +45,22 @@ export class RunRequestService {
         admit: decision === 'admit',
       },
       metadata,
-      { workflowId: definition.id, concurrencyKey: slot.key, concurrencyLimit: slot.limit, timeoutMs: definition.timeoutMs ?? null },
+      { known: { workflowId: definition.id, concurrencyKey: slot.key, concurrencyLimit: slot.limit, timeoutMs: definition.timeoutMs ?? null }, ...(later !== undefined && { later }) },
     );
     if (requested.length === 0) return;
 
     if (decision === 'skip') {
       const reason = `overlap policy ${slot.overlap}: ${open.active} run(s) of ${slot.key} active, ${open.pending} waiting`;
-      await this.engine.execute(tx, { type: 'CancelRun', runId: req.runId, reason, actor: OVERLAP_ACTOR, now }, metadata);
+      await this.engine.execute(tx, { type: 'CancelRun', runId: req.runId, reason, actor: OVERLAP_ACTOR, now }, metadata, { ...(later !== undefined && { later }) });
     } else if (decision === 'cancel_previous') {
       // Pending runs first: cancelling an active one frees a slot, and an
       // older pending run must not take it only to be cancelled next.
       for (const runId of await this.admission.openRuns(tx, slot.key, req.runId)) {
         const reason = `overlap policy cancel_previous: superseded by run ${req.runId}`;
-        await this.engine.execute(tx, { type: 'CancelRun', runId, reason, actor: OVERLAP_ACTOR, now }, { ...metadata, correlationId: metadata.correlationId ?? runId });
+        await this.engine.execute(tx, { type: 'CancelRun', runId, reason, actor: OVERLAP_ACTOR, now }, { ...metadata, correlationId: metadata.correlationId ?? runId }, { ...(later !== undefined && { later }) });
       }
       // Every cancelled run released its slot and admitted waiting runs; with nothing left to cancel, do it here.
-      await this.engine.admitWaiting(tx, slot.key, slot.limit, metadata);
+      await this.engine.admitWaiting(tx, slot.key, slot.limit, metadata, later);
     }
   }
 }

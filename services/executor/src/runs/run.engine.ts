@@ -1,5 +1,5 @@
 import { uuidv7, type EventMetadata, type NewEvent, type StoredEvent } from '@steward/contracts';
-import { handleCommand, type Decider, type EventStore, type Queryable } from '@steward/event-store';
+import { handleCommand, type Decider, type EventStore, type PendingAppends, type Queryable } from '@steward/event-store';
 import { runDecider, runStreamId, type RunCommand, type RunState } from '@steward/workflow';
 import type { Clock } from '../clock';
 import type { RunProjector } from '../projection/run.projector';
@@ -16,6 +16,14 @@ export interface KnownRun {
   concurrencyLimit: number | null;
   /** Whole-run timeout of the definition; null: none. */
   timeoutMs: number | null;
+}
+
+/** How one command runs inside its caller's transaction. */
+export interface ExecuteOptions {
+  /** The run as the caller knows it (RequestRun: its projection row does not exist yet). */
+  known?: KnownRun;
+  /** The batch's held appends (InboxBatcher): the run's events join the batch's one write. */
+  later?: PendingAppends;
 }
 
 export interface RunEngineOptions {
@@ -40,8 +48,11 @@ export class RunEngine {
     private readonly options: RunEngineOptions,
   ) {}
 
-  async execute(tx: Queryable, command: RunCommand, metadata: EventMetadata, known?: KnownRun): Promise<StoredEvent[]> {
+  async execute(tx: Queryable, command: RunCommand, metadata: EventMetadata, options: ExecuteOptions = {}): Promise<StoredEvent[]> {
+    const { known, later } = options;
     const streamId = runStreamId(command.runId);
+    // Events of this run decided earlier in the batch must be in the table before the stream is read.
+    if (later?.touches(streamId)) await later.flush(tx);
     // The run row and the stream in one statement; a RequestRun knows its run and reads no stream (expectNew).
     const found = known === undefined ? await this.runs.findRunWithStream(tx, command.runId, streamId) : undefined;
     const run = known ?? found?.run;
@@ -64,14 +75,15 @@ export class RunEngine {
       metadata: meta,
       expectNew: command.type === 'RequestRun',
       ...(history !== undefined && { history }),
+      ...(later !== undefined && { later }),
     });
     if (result.events.length === 0) return [];
     // The timers went into the same append, except where step timeouts had to be read first.
     const events = planned.size === 0 ? result.events : result.events.filter((e) => !planned.has(e.eventId));
     await this.projector.apply(tx, events);
-    if (planned.size === 0) await this.requestTimers(tx, command.runId, runTimeoutMs, streamId, events, result.nextExpectedVersion, meta);
+    if (planned.size === 0) await this.requestTimers(tx, command.runId, runTimeoutMs, streamId, events, result.nextExpectedVersion, meta, later);
     if (run !== undefined && events.some((e) => RUN_ENDED.has(e.type))) {
-      await this.admitWaiting(tx, run.concurrencyKey, run.concurrencyLimit, metadata);
+      await this.admitWaiting(tx, run.concurrencyKey, run.concurrencyLimit, metadata, later);
     }
     return events;
   }
@@ -107,7 +119,7 @@ export class RunEngine {
   }
 
   /** A slot of `key` freed: admit its oldest pending runs while there is room. */
-  async admitWaiting(tx: Queryable, key: string, limit: number | null, metadata: EventMetadata): Promise<void> {
+  async admitWaiting(tx: Queryable, key: string, limit: number | null, metadata: EventMetadata, later?: PendingAppends): Promise<void> {
     if (limit === null) return;
     await this.admission.lockKey(tx, key);
     for (;;) {
@@ -115,14 +127,23 @@ export class RunEngine {
       if (open.active >= limit || open.pending === 0) return;
       const next = await this.admission.oldestPending(tx, key);
       if (next === undefined) return;
-      const admitted = await this.execute(tx, { type: 'AdmitRun', runId: next, now: this.clock.now() }, { ...metadata, correlationId: metadata.correlationId ?? next });
+      const admitted = await this.execute(tx, { type: 'AdmitRun', runId: next, now: this.clock.now() }, { ...metadata, correlationId: metadata.correlationId ?? next }, { ...(later !== undefined && { later }) });
       // The stream says the run is not pending although its row does: do not spin on it.
       if (admitted.length === 0) return;
     }
   }
 
   /** `runTimeoutMs` comes with the run handle the command already read: no second read of the run row. */
-  private async requestTimers(tx: Queryable, runId: string, runTimeoutMs: number | null, streamId: string, events: StoredEvent[], version: number, meta: EventMetadata): Promise<void> {
+  private async requestTimers(
+    tx: Queryable,
+    runId: string,
+    runTimeoutMs: number | null,
+    streamId: string,
+    events: StoredEvent[],
+    version: number,
+    meta: EventMetadata,
+    later: PendingAppends | undefined,
+  ): Promise<void> {
     // Step timeouts are read only for an attempt that started and is still running after this batch
     // (a folded report, start and result in one command, arms no start-to-close timer).
     const timeouts = stepsStillRunning(events) ? await this.runs.stepTimeouts(tx, runId) : new Map();
@@ -134,6 +155,8 @@ export class RunEngine {
       metadata: meta,
     });
     if (timers.length === 0) return;
-    await this.store.append(streamId, timers.map((t) => ({ ...t, metadata: meta })), { expected: version, tx });
+    const withMeta = timers.map((t) => ({ ...t, metadata: meta }));
+    if (later !== undefined) later.add(streamId, withMeta, version);
+    else await this.store.append(streamId, withMeta, { expected: version, tx });
   }
 }

@@ -1,5 +1,5 @@
 import type { EventMetadata, StoredEvent } from '@steward/contracts';
-import { InboxBatcher, type EventStore, type InboxBatcherOptions, type Queryable } from '@steward/event-store';
+import { InboxBatcher, type EventStore, type InboxBatcherOptions, type PendingAppends, type Queryable } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
 import { CommandRunner } from '@steward/runtime';
 import type { Pool } from 'pg';
@@ -18,9 +18,12 @@ export function commandMetadata(cmd: CommandEnvelope, extra: EventMetadata = {})
 
 export type CommandBatching = Pick<InboxBatcherOptions, 'maxBatch' | 'maxWaitMs' | 'parallel'>;
 
+/** `later`: the batch's held appends (PendingAppends), when the command shares its transaction. */
+export type BatchedCommandWork = (tx: Queryable, later?: PendingAppends) => Promise<StoredEvent[]>;
+
 interface Batched {
   cmd: CommandEnvelope;
-  fn: (tx: Queryable) => Promise<StoredEvent[]>;
+  fn: BatchedCommandWork;
 }
 
 /** Each scheduler command validates its own payload (parsePayload names the command in its errors). */
@@ -38,10 +41,10 @@ export class CommandOutcomes {
 
   constructor(pool: Pool, store: EventStore, batching: CommandBatching) {
     this.runner = new CommandRunner(pool, store, { service: 'scheduler' });
-    this.batcher = new InboxBatcher<Batched>(pool, store, { consumer: this.runner.inboxConsumer, ...batching }, (b) => b.cmd.commandId, async (tx, items) => {
+    this.batcher = new InboxBatcher<Batched>(pool, store, { consumer: this.runner.inboxConsumer, ...batching }, (b) => b.cmd.commandId, async (tx, items, _store, later) => {
       // A savepoint only for a command alone in its transaction: in a batch a
       // refusal fails the batch, and the retry of the command alone records it.
-      for (const b of items) await this.runner.runInTransaction(tx, b.cmd, OWN_VALIDATION, (tx) => b.fn(tx), { savepoint: items.length === 1 });
+      for (const b of items) await this.runner.runInTransaction(tx, b.cmd, OWN_VALIDATION, (tx) => b.fn(tx, later), { savepoint: items.length === 1 });
     });
   }
 
@@ -56,7 +59,7 @@ export class CommandOutcomes {
    * outcome; a failing batch (a refusal among them included: no savepoint
    * per command in a batch) is retried one command at a time.
    */
-  async handleBatched(cmd: CommandEnvelope, fn: (tx: Queryable) => Promise<StoredEvent[]>): Promise<void> {
+  async handleBatched(cmd: CommandEnvelope, fn: BatchedCommandWork): Promise<void> {
     await this.batcher.submit({ cmd, fn });
   }
 }
