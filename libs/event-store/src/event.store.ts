@@ -148,9 +148,14 @@ const HEAD = {
   text: `SELECT transaction_id, global_position FROM events WHERE ${COMMIT_SAFE}
     ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
 };
-const COMMITTED_AFTER = {
-  name: 'steward_committed_after',
-  text: 'SELECT EXISTS (SELECT 1 FROM events WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)) AS found',
+// ORDER BY ... LIMIT 1, not EXISTS: Postgres drops the ordering inside
+// EXISTS and, expecting a third of the table past any cursor, scans the heap
+// from its start, which for a reader near the head (the usual caller) reads
+// the whole table before the first match. The ordered LIMIT 1 is one probe of
+// the commit-order index whatever the table's size.
+export const COMMITTED_AFTER = {
+  name: 'steward_committed_after_ordered',
+  text: 'SELECT true AS found FROM events WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) ORDER BY transaction_id, global_position LIMIT 1',
 };
 const CAUSATION_CHAIN = `
   WITH RECURSIVE chain(event_id) AS (

@@ -52,7 +52,7 @@ export async function commitSafeHead(db: Queryable): Promise<Cursor> {
   return row ? { transactionId: BigInt(row.transaction_id), globalPosition: BigInt(row.global_position) } : { ...START };
 }
 
-/** How many stored events the selection covers up to `upTo` (inclusive). */
+/** How many stored events the selection covers up to `upTo` (inclusive; a cursor from commitSafeHead). */
 export async function countSelection(db: Queryable, selection: EventSelection, upTo: Cursor): Promise<number> {
   const { where, values } = selectionWhere(selection, START, upTo);
   const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE ${where}`, values);
@@ -60,8 +60,8 @@ export async function countSelection(db: Queryable, selection: EventSelection, u
 }
 
 /**
- * One page of the selection after `after` and up to `upTo` (inclusive), in
- * commit-safe order, each event as its serialized envelope. `done` is true
+ * One page of the selection after `after` and up to `upTo` (inclusive; a
+ * cursor from commitSafeHead), in commit order, each event as its serialized envelope. `done` is true
  * when nothing of the selection remains after the returned cursor.
  */
 export async function readSelectionEncoded(
@@ -102,8 +102,13 @@ function selectionWhere(selection: EventSelection, after: Cursor, upTo: Cursor):
     throw new ValidationError('a selection needs at least one event type', [{ path: 'types', message: 'expected at least one type' }]);
   }
   const values: unknown[] = [after.transactionId.toString(), after.globalPosition.toString(), upTo.transactionId.toString(), upTo.globalPosition.toString()];
+  // No commit-safe predicate: `upTo` is a commit-safe head (commitSafeHead),
+  // so every event at or before it is final. The horizon itself is not
+  // monotonic (steward_commit_horizon keeps in a transaction of another
+  // database that ended while it looked), and re-applying it here could hide
+  // part of a frozen selection for a moment: a replay read an empty first
+  // page and recorded itself published with nothing sent.
   const where = [
-    COMMIT_SAFE,
     '(transaction_id, global_position) > ($1::xid8, $2::bigint)',
     '(transaction_id, global_position) <= ($3::xid8, $4::bigint)',
   ];

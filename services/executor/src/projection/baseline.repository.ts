@@ -10,8 +10,10 @@ export class BaselineRepository {
   constructor(private readonly window: number) {}
 
   async refresh(tx: Queryable, workflowId: string, at: string): Promise<void> {
-    await tx.query(
-      `WITH recent AS (
+    // Named: planned once per connection (about 1.5 ms a plan, on every batch that ended a run).
+    await tx.query({
+      name: 'executor_refresh_baseline',
+      text: `WITH recent AS (
          SELECT run_id, duration_ms FROM executor_runs
          WHERE workflow_id = $1 AND status = 'succeeded' AND duration_ms IS NOT NULL
          ORDER BY ended_at DESC, run_id DESC LIMIT $2
@@ -29,7 +31,7 @@ export class BaselineRepository {
        FROM samples GROUP BY step_id ORDER BY step_id
        ON CONFLICT (workflow_id, step_id) DO UPDATE SET samples = EXCLUDED.samples, median_ms = EXCLUDED.median_ms,
          p95_ms = EXCLUDED.p95_ms, updated_at = EXCLUDED.updated_at`,
-      [workflowId, this.window, at],
-    );
+      values: [workflowId, this.window, at],
+    });
   }
 }

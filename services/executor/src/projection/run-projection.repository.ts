@@ -89,6 +89,11 @@ const endRunSql = (from: number) => {
        WHERE run_id = $1`;
 };
 
+// The hot statements are named: each connection parses and plans them once.
+const END_RUN = endRunSql(2);
+const END_ATTEMPT = `WITH step AS (${END_ATTEMPT_STEP}) ${END_ATTEMPT_ROW}`;
+const END_ATTEMPT_AND_RUN = `WITH step AS (${END_ATTEMPT_STEP}), attempt AS (${END_ATTEMPT_ROW}) ${endRunSql(10)}`;
+
 function attemptParams(end: AttemptEnd): unknown[] {
   return [
     end.runId,
@@ -112,8 +117,9 @@ export class RunProjectionRepository {
    * Queued steps are written as `queueAttempt` leaves a fresh step row.
    */
   async insertRun(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt?: string, queued: QueuedAttempt[] = []): Promise<void> {
-    await tx.query(
-      `WITH run AS (
+    await tx.query({
+      name: 'executor_insert_run',
+      text: `WITH run AS (
          INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, queued_at, updated_at)
          VALUES ($1, $2, $3, CASE WHEN $11::timestamptz IS NULL THEN 'pending' ELSE 'queued' END, $4, $5, $6, $7, $8, $9, $11, COALESCE($11, $9)) ON CONFLICT (run_id) DO NOTHING
        ), q AS (
@@ -128,7 +134,7 @@ export class RunProjectionRepository {
        ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'queued', attempt = EXCLUDED.attempt,
          heartbeat_ms = COALESCE(EXCLUDED.heartbeat_ms, executor_steps.heartbeat_ms), ended_at = NULL, duration_ms = NULL
        WHERE EXCLUDED.status = 'queued'`,
-      [
+      values: [
         run.runId,
         run.workflowId,
         run.version,
@@ -142,7 +148,7 @@ export class RunProjectionRepository {
         queuedAt ?? null,
         JSON.stringify(queued.map((q) => ({ step_id: q.stepId, attempt: q.attempt, queued_at: q.queuedAt, heartbeat_ms: q.heartbeatMs ?? null }))),
       ],
-    );
+    });
   }
 
   /**
@@ -173,7 +179,7 @@ export class RunProjectionRepository {
 
   /** `durationMs` null: measured from the request. `startedAt`: the run also started in the same decision. */
   async endRun(tx: Queryable, runId: string, end: RunEnd): Promise<void> {
-    await tx.query(endRunSql(2), [runId, ...runParams(end)]);
+    await tx.query({ name: 'executor_end_run', text: END_RUN, values: [runId, ...runParams(end)] });
   }
 
   async reopenRun(tx: Queryable, runId: string, at: string): Promise<void> {
@@ -181,34 +187,36 @@ export class RunProjectionRepository {
   }
 
   async queueAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, heartbeatMs?: number): Promise<void> {
-    await tx.query(
-      `WITH step AS (
+    await tx.query({
+      name: 'executor_queue_attempt',
+      text: `WITH step AS (
          UPDATE executor_steps SET status = 'queued', attempt = $3, heartbeat_ms = COALESCE($5::bigint, heartbeat_ms), ended_at = NULL, duration_ms = NULL
          WHERE run_id = $1 AND step_id = $2
        )
        INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-      [runId, stepId, attempt, at, heartbeatMs ?? null],
-    );
+      values: [runId, stepId, attempt, at, heartbeatMs ?? null],
+    });
   }
 
   async startAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, worker?: string): Promise<void> {
-    await tx.query(
-      `WITH step AS (
+    await tx.query({
+      name: 'executor_start_attempt',
+      text: `WITH step AS (
          UPDATE executor_steps SET status = 'running', started_at = COALESCE(started_at, $4::timestamptz), last_heartbeat_at = $4 WHERE run_id = $1 AND step_id = $2
        )
        UPDATE executor_step_attempts SET started_at = $4, worker = $5 WHERE run_id = $1 AND step_id = $2 AND attempt = $3`,
-      [runId, stepId, attempt, at, worker ?? null],
-    );
+      values: [runId, stepId, attempt, at, worker ?? null],
+    });
   }
 
   /** An attempt ended (succeeded, failed, timed out); the step's duration runs from its first start. */
   async endAttempt(tx: Queryable, end: AttemptEnd): Promise<void> {
-    await tx.query(`WITH step AS (${END_ATTEMPT_STEP}) ${END_ATTEMPT_ROW}`, attemptParams(end));
+    await tx.query({ name: 'executor_end_attempt', text: END_ATTEMPT, values: attemptParams(end) });
   }
 
   /** The last attempt of a run and the run ended in one decision: the three rows in one statement. */
   async endAttemptAndRun(tx: Queryable, attempt: AttemptEnd, run: RunEnd): Promise<void> {
-    await tx.query(`WITH step AS (${END_ATTEMPT_STEP}), attempt AS (${END_ATTEMPT_ROW}) ${endRunSql(10)}`, [...attemptParams(attempt), ...runParams(run)]);
+    await tx.query({ name: 'executor_end_attempt_and_run', text: END_ATTEMPT_AND_RUN, values: [...attemptParams(attempt), ...runParams(run)] });
   }
 
   async markStep(tx: Queryable, runId: string, stepId: string, status: string, at?: string): Promise<void> {

@@ -35,13 +35,14 @@ export class TimerRepository {
     const rows = ts.filter((t) => !seen.has(t.timerId) && seen.add(t.timerId));
     if (rows.length === 1) return this.request(tx, rows[0]!);
     if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO scheduler_timers (timer_id, owner, due_at, payload, correlation, context)
+    await tx.query({
+      name: 'scheduler_request_timers',
+      text: `INSERT INTO scheduler_timers (timer_id, owner, due_at, payload, correlation, context)
        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
        ON CONFLICT (timer_id) DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
          correlation = EXCLUDED.correlation, context = EXCLUDED.context
        WHERE scheduler_timers.due_at IS NULL`,
-      [
+      values: [
         rows.map((t) => t.timerId),
         rows.map((t) => t.owner),
         rows.map((t) => t.dueAt),
@@ -49,7 +50,7 @@ export class TimerRepository {
         rows.map((t) => JSON.stringify(t.correlation)),
         rows.map((t) => JSON.stringify(t.context)),
       ],
-    );
+    });
   }
 
   async cancel(tx: Queryable, timerId: string, owner: string): Promise<void> {
