@@ -124,7 +124,7 @@ export class ExecutorModule {
     const random = overrides.random ?? Math.random;
 
     const runs = new RunProjectionRepository();
-    const admission = new AdmissionRepository();
+    const admission = new AdmissionRepository(runs);
     const projector = new RunProjector(runs, new BaselineRepository(config.EXECUTOR_BASELINE_WINDOW));
     const engine = new RunEngine(store, runs, admission, projector, clock, { scheduleToStartMs: config.EXECUTOR_SCHEDULE_TO_START_MS });
     const requests = new RunRequestService(engine, admission, clock);
@@ -135,7 +135,7 @@ export class ExecutorModule {
       engine,
       runs,
       requests,
-      runRequests: runRequestBatcher(pool, store, requests, EVENTS_CONSUMER, {
+      runRequests: runRequestBatcher(pool, store, requests, runs, EVENTS_CONSUMER, {
         maxBatch: config.EXECUTOR_RUN_REQUEST_BATCH,
         maxWaitMs: config.EXECUTOR_BATCH_WAIT_MS,
         parallel: 2,
@@ -143,7 +143,7 @@ export class ExecutorModule {
       // One report batch at a time per replica: a batch can hold rows of several runs and, through
       // admission, a concurrency key; two of them could wait on each other (Postgres would break the
       // deadlock and the batch would be retried one report at a time, but slowly).
-      workerReports: commandBatcher(pool, store, commands, projector, { maxBatch: config.EXECUTOR_REPORT_BATCH, maxWaitMs: config.EXECUTOR_BATCH_WAIT_MS, parallel: 1 }),
+      workerReports: commandBatcher(pool, store, commands, projector, runs, { maxBatch: config.EXECUTOR_REPORT_BATCH, maxWaitMs: config.EXECUTOR_BATCH_WAIT_MS, parallel: 1 }),
       timers: new TimerFiredService(store, engine, runs, clock, random),
       commands,
       clock,

@@ -11,18 +11,19 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   /**
    * Run requests taken at once; those waiting together share one
    * transaction (at most two such transactions at a time), so this is the
-   * largest batch. They hold no connection while they wait. Each opens a
-   * savepoint (see EXECUTOR_REPORT_BATCH).
+   * largest batch: one inbox statement, one append and one row insert for
+   * all of them. They hold no connection while they wait.
    */
-  EXECUTOR_RUN_REQUEST_BATCH: intFromEnv(24),
+  EXECUTOR_RUN_REQUEST_BATCH: intFromEnv(64),
   /**
    * Worker reports (started, heartbeat, result) taken at once beyond
    * EXECUTOR_COMMAND_CONCURRENCY; those waiting together share one
-   * transaction. Each opens two savepoints, and Postgres keeps 64
-   * subtransactions per transaction in shared memory before every other
-   * session's snapshots get slower: keep batches well under 32.
+   * transaction, one read of their runs, one append and one update of the
+   * runs they end. No savepoint per report: a refused one fails the batch,
+   * which is then retried a report at a time, so a larger batch makes a
+   * refusal dearer.
    */
-  EXECUTOR_REPORT_BATCH: intFromEnv(12),
+  EXECUTOR_REPORT_BATCH: intFromEnv(32),
   /** How long a lone run request waits for others to share its transaction. */
   EXECUTOR_BATCH_WAIT_MS: nonNegativeInt(2),
   EXECUTOR_COMMAND_CONCURRENCY: intFromEnv(8),

@@ -24,10 +24,10 @@ const SchedulerConfigSchema = BaseConfigSchema.extend({
   SCHEDULER_EVENT_CONCURRENCY: intFromEnv(32),
   /**
    * start_run commands taken at once beyond CONSUMER_CONCURRENCY; those
-   * waiting together share one transaction (one savepoint each, so keep it
-   * well under Postgres's 64 cached subtransactions).
+   * waiting together share one transaction and one append (no savepoint
+   * each: a refusal fails the batch, retried a command at a time).
    */
-  SCHEDULER_COMMAND_BATCH: intFromEnv(24),
+  SCHEDULER_COMMAND_BATCH: intFromEnv(64),
   /**
    * How often a replica looks for `on:` trigger types applied by another
    * replica (or a rebuild) and binds their durables. Their events wait in

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { InboxBatcher, type EventStore, type PendingAppends, type Queryable } from '@steward/event-store';
 import type { CommandEnvelope } from '@steward/messaging';
 import type { CommandRunner } from '@steward/runtime';
+import type { RunProjectionRepository } from '../projection/run-projection.repository';
 import type { RunProjector } from '../projection/run.projector';
 
 /** One delivered command and how to run it inside the batch's transaction. */
@@ -41,11 +42,20 @@ const runIdOf = (c: BatchedCommand): string => {
  * keep their delivery order. Duration baselines are refreshed once per
  * workflow at the end of the batch (RunProjector.withBaselinesDeferred).
  */
-export function commandBatcher(pool: Pool, store: EventStore, runner: CommandRunner, projector: RunProjector, batching: CommandBatching): InboxBatcher<BatchedCommand> {
+export function commandBatcher(
+  pool: Pool,
+  store: EventStore,
+  runner: CommandRunner,
+  projector: RunProjector,
+  runs: RunProjectionRepository,
+  batching: CommandBatching,
+): InboxBatcher<BatchedCommand> {
   return new InboxBatcher<BatchedCommand>(pool, store, { consumer: runner.inboxConsumer, ...batching }, (c) => c.command.commandId, async (tx, commands, _store, later) => {
     const ordered = [...commands].sort((a, b) => (runIdOf(a) < runIdOf(b) ? -1 : runIdOf(a) > runIdOf(b) ? 1 : 0));
-    await projector.withBaselinesDeferred(tx, async () => {
+    const all = async () => {
       for (const c of ordered) await c.run(tx, ordered.length === 1, later);
-    });
+    };
+    // Several: their runs and streams read in one statement, their events and end-of-run rows written in one each.
+    await projector.withBaselinesDeferred(tx, () => (later === undefined ? all() : runs.hold(tx, all, ordered.map(runIdOf).filter((id) => id !== ''))));
   });
 }

@@ -1,5 +1,6 @@
 import type { StoredEvent } from '@steward/contracts';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow, type Queryable } from '@steward/event-store';
+import { runStreamId } from '@steward/workflow';
 
 // SQL for the executor's run projection (executor_runs, executor_steps,
 // executor_step_attempts, executor_dead_letters, executor_approvals). Every
@@ -94,6 +95,57 @@ const END_RUN = endRunSql(2);
 const END_ATTEMPT = `WITH step AS (${END_ATTEMPT_STEP}) ${END_ATTEMPT_ROW}`;
 const END_ATTEMPT_AND_RUN = `WITH step AS (${END_ATTEMPT_STEP}), attempt AS (${END_ATTEMPT_ROW}) ${endRunSql(10)}`;
 
+// The batch forms of insertRun and endAttemptAndRun (RunProjectionRepository.hold):
+// the same rows and values, for many runs in one statement.
+const INSERT_RUNS = `WITH r AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(run_id text, workflow_id text, version int, trigger jsonb, occurrence_id text,
+      concurrency_key text, concurrency_limit int, timeout_ms bigint, requested_at timestamptz, queued_at timestamptz)
+  ), run AS (
+    INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, queued_at, updated_at)
+    SELECT run_id, workflow_id, version, CASE WHEN queued_at IS NULL THEN 'pending' ELSE 'queued' END, trigger, occurrence_id, concurrency_key,
+           concurrency_limit, timeout_ms, requested_at, queued_at, COALESCE(queued_at, requested_at)
+    FROM r ON CONFLICT (run_id) DO NOTHING
+  ), q AS (
+    SELECT * FROM jsonb_to_recordset($3::jsonb) AS q(run_id text, step_id text, attempt int, queued_at timestamptz, heartbeat_ms bigint)
+  ), attempts AS (
+    INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) SELECT q.run_id, q.step_id, q.attempt, q.queued_at FROM q ON CONFLICT DO NOTHING
+  )
+  INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms, attempt, heartbeat_ms)
+  SELECT s.run_id, s.step_id, r.workflow_id, s.position, s.kind, s.needs, CASE WHEN q.step_id IS NULL THEN 'pending' ELSE 'queued' END, s.start_to_close_ms,
+         COALESCE(q.attempt, 0), q.heartbeat_ms
+  FROM jsonb_to_recordset($2::jsonb) AS s(run_id text, step_id text, position int, kind text, needs text[], start_to_close_ms bigint)
+  JOIN r USING (run_id) LEFT JOIN q USING (run_id, step_id)
+  ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'queued', attempt = EXCLUDED.attempt,
+    heartbeat_ms = COALESCE(EXCLUDED.heartbeat_ms, executor_steps.heartbeat_ms), ended_at = NULL, duration_ms = NULL
+  WHERE EXCLUDED.status = 'queued'`;
+
+const END_ATTEMPTS_AND_RUNS = `WITH x AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, step_id text, attempt int, status text, at timestamptz, error jsonb, usage jsonb,
+      started_at timestamptz, worker text, run_status text, run_at timestamptz, duration_ms bigint, outcome jsonb, run_started_at timestamptz)
+  ), step AS (
+    UPDATE executor_steps s SET status = x.status, ended_at = x.at, last_error = COALESCE(x.error, s.last_error),
+      started_at = COALESCE(s.started_at, x.started_at), last_heartbeat_at = COALESCE(x.started_at, s.last_heartbeat_at),
+      duration_ms = CASE WHEN COALESCE(s.started_at, x.started_at) IS NULL THEN NULL
+                         ELSE GREATEST(0, (EXTRACT(EPOCH FROM (x.at - COALESCE(s.started_at, x.started_at))) * 1000)::bigint) END
+    FROM x WHERE s.run_id = x.run_id AND s.step_id = x.step_id
+  ), attempt AS (
+    UPDATE executor_step_attempts a SET ended_at = COALESCE(a.ended_at, x.at), outcome = COALESCE(a.outcome, x.status), error = COALESCE(a.error, x.error),
+      usage = COALESCE(a.usage, x.usage), started_at = COALESCE(x.started_at, a.started_at), worker = CASE WHEN x.started_at IS NULL THEN a.worker ELSE x.worker END
+    FROM x WHERE a.run_id = x.run_id AND a.step_id = x.step_id AND a.attempt = x.attempt
+  )
+  UPDATE executor_runs r SET status = x.run_status, ended_at = x.run_at, updated_at = x.run_at, outcome = x.outcome, started_at = COALESCE(r.started_at, x.run_started_at),
+    duration_ms = COALESCE(x.duration_ms, GREATEST(0, (EXTRACT(EPOCH FROM (x.run_at - r.requested_at)) * 1000)::bigint))
+  FROM x WHERE r.run_id = x.run_id`;
+
+/** The runs' rows and streams; a run without a row has no line. */
+const FIND_RUNS_WITH_STREAMS = `SELECT r.run_id AS key, r.run, e.* FROM (
+    SELECT k.run_id, k.stream_id, json_build_object('runId', x.run_id, 'workflowId', x.workflow_id, 'status', x.status, 'concurrencyKey', x.concurrency_key,
+                                                    'concurrencyLimit', x.concurrency_limit, 'timeoutMs', x.timeout_ms::int) AS run
+      FROM unnest($1::text[], $2::text[]) AS k(run_id, stream_id) JOIN executor_runs x ON x.run_id = k.run_id
+  ) r
+  LEFT JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = r.stream_id ORDER BY stream_version) e ON true
+  ORDER BY r.run_id, e.stream_version`;
+
 function attemptParams(end: AttemptEnd): unknown[] {
   return [
     end.runId,
@@ -110,13 +162,151 @@ function attemptParams(end: AttemptEnd): unknown[] {
 
 const runParams = (end: RunEnd): unknown[] => [end.status, end.at, end.durationMs, end.outcome ?? null, end.startedAt ?? null];
 
+/**
+ * Row writes a batch holds back (RunProjectionRepository.hold): the two
+ * writes every run makes, written for the whole batch in one statement each.
+ */
+interface Held {
+  inserts: { run: RunRow; steps: StepRow[]; queuedAt?: string; queued: QueuedAttempt[] }[];
+  ends: { attempt: AttemptEnd; run: RunEnd }[];
+  /** Runs and their streams read for the whole batch up front; each is used once. */
+  prefetched: Map<string, { run: RunHandle | undefined; history: StoredEvent[] }>;
+}
+
 export class RunProjectionRepository {
+  private readonly holding = new WeakMap<Queryable, Held>();
+
+  /**
+   * Runs a batch's messages (`fn`, in its transaction) with the two writes
+   * of every run held back and written together at the end: the row insert
+   * of a requested run and the row updates of a run whose last attempt
+   * ended. `runIds`: runs to read, with their streams, in one statement
+   * first (the batch's reports). Every other read or write of these tables
+   * in the transaction, here or in AdmissionRepository and the baselines,
+   * first writes what is held (`settle`), so nothing ever sees the tables
+   * without it.
+   */
+  async hold<T>(tx: Queryable, fn: () => Promise<T>, runIds: readonly string[] = []): Promise<T> {
+    const held: Held = { inserts: [], ends: [], prefetched: new Map() };
+    if (runIds.length > 1) held.prefetched = await this.findRunsWithStreams(tx, runIds);
+    this.holding.set(tx, held);
+    try {
+      const result = await fn();
+      await this.settle(tx);
+      return result;
+    } finally {
+      this.holding.delete(tx);
+    }
+  }
+
+  /** Writes what the batch holds (see hold); nothing when nothing is held. */
+  async settle(tx: Queryable): Promise<void> {
+    const held = this.holding.get(tx);
+    if (held === undefined || (held.inserts.length === 0 && held.ends.length === 0)) return;
+    const { inserts, ends } = held;
+    held.inserts = [];
+    held.ends = [];
+    if (inserts.length > 0) await this.insertRuns(tx, inserts);
+    if (ends.length > 0) await this.endAttemptsAndRuns(tx, ends);
+  }
+
+  private async insertRuns(tx: Queryable, inserts: Held['inserts']): Promise<void> {
+    if (inserts.length === 1) {
+      const { run, steps, queuedAt, queued } = inserts[0]!;
+      return this.insertRunNow(tx, run, steps, queuedAt, queued);
+    }
+    await tx.query({
+      name: 'executor_insert_runs',
+      text: INSERT_RUNS,
+      values: [
+        JSON.stringify(
+          inserts.map(({ run, queuedAt }) => ({
+            run_id: run.runId,
+            workflow_id: run.workflowId,
+            version: run.version,
+            trigger: run.trigger,
+            occurrence_id: run.occurrenceId ?? null,
+            concurrency_key: run.concurrencyKey,
+            concurrency_limit: run.concurrencyLimit,
+            timeout_ms: run.timeoutMs ?? null,
+            requested_at: run.requestedAt,
+            queued_at: queuedAt ?? null,
+          })),
+        ),
+        JSON.stringify(
+          inserts.flatMap(({ run, steps }) =>
+            steps.map((s) => ({ run_id: run.runId, step_id: s.stepId, position: s.position, kind: s.kind, needs: s.needs, start_to_close_ms: s.startToCloseMs })),
+          ),
+        ),
+        JSON.stringify(
+          inserts.flatMap(({ run, queued }) => queued.map((q) => ({ run_id: run.runId, step_id: q.stepId, attempt: q.attempt, queued_at: q.queuedAt, heartbeat_ms: q.heartbeatMs ?? null }))),
+        ),
+      ],
+    });
+  }
+
+  private async endAttemptsAndRuns(tx: Queryable, ends: Held['ends']): Promise<void> {
+    if (ends.length === 1) return this.endAttemptAndRunNow(tx, ends[0]!.attempt, ends[0]!.run);
+    await tx.query({
+      name: 'executor_end_attempts_and_runs',
+      text: END_ATTEMPTS_AND_RUNS,
+      values: [
+        JSON.stringify(
+          ends.map(({ attempt: a, run: r }) => ({
+            run_id: a.runId,
+            step_id: a.stepId,
+            attempt: a.attempt,
+            status: a.status,
+            at: a.at,
+            error: a.error ?? null,
+            usage: a.usage ?? null,
+            started_at: a.started?.at ?? null,
+            worker: a.started?.worker ?? null,
+            run_status: r.status,
+            run_at: r.at,
+            duration_ms: r.durationMs,
+            outcome: r.outcome ?? null,
+            run_started_at: r.startedAt ?? null,
+          })),
+        ),
+      ],
+    });
+  }
+
+  /** findRunWithStream for many runs in one statement (a batch's reports); runs without a row are left out. */
+  private async findRunsWithStreams(tx: Queryable, runIds: readonly string[]): Promise<Held['prefetched']> {
+    const unique = [...new Set(runIds)];
+    const { rows } = await tx.query<{ key: string; run: RunHandle } & EventRow>({
+      name: 'executor_find_runs_with_streams',
+      text: FIND_RUNS_WITH_STREAMS,
+      values: [unique, unique.map(runStreamId)],
+    });
+    const out: Held['prefetched'] = new Map();
+    for (const row of rows) {
+      let found = out.get(row.key);
+      if (found === undefined) out.set(row.key, (found = { run: row.run, history: [] }));
+      if (row.event_id !== null) found.history.push(toStoredEvent(row));
+    }
+    return out;
+  }
+
   /**
    * The run row, its step rows and the attempts queued with it in one
    * statement; `queuedAt`: the run was admitted in the same decision.
    * Queued steps are written as `queueAttempt` leaves a fresh step row.
    */
   async insertRun(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt?: string, queued: QueuedAttempt[] = []): Promise<void> {
+    const held = this.holding.get(tx);
+    if (held !== undefined) {
+      held.prefetched.delete(run.runId);
+      held.inserts.push({ run, steps, ...(queuedAt !== undefined && { queuedAt }), queued });
+      return;
+    }
+    await this.settle(tx);
+    await this.insertRunNow(tx, run, steps, queuedAt, queued);
+  }
+
+  private async insertRunNow(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt: string | undefined, queued: QueuedAttempt[]): Promise<void> {
     await tx.query({
       name: 'executor_insert_run',
       text: `WITH run AS (
@@ -157,6 +347,14 @@ export class RunProjectionRepository {
    * row, or on a single row of NULL events when the stream is empty.
    */
   async findRunWithStream(tx: Queryable, runId: string, streamId: string): Promise<{ run: RunHandle | undefined; history: StoredEvent[] }> {
+    const held = this.holding.get(tx);
+    const prefetched = held?.prefetched.get(runId);
+    if (prefetched !== undefined) {
+      // Once: a second command on the run in this batch reads what the first one wrote.
+      held!.prefetched.delete(runId);
+      return prefetched;
+    }
+    await this.settle(tx);
     const { rows } = await tx.query<{ run: RunHandle | null } & EventRow>({
       name: 'executor_find_run_with_stream',
       text: `SELECT r.run, e.* FROM (
@@ -173,20 +371,24 @@ export class RunProjectionRepository {
 
   /** Moves the run's status; `column` also stamps queued_at or started_at. */
   async markRun(tx: Queryable, runId: string, status: string, at: string, column?: 'queued_at' | 'started_at'): Promise<void> {
+    await this.settle(tx);
     const stamp = column === undefined ? '' : `, ${column} = COALESCE(${column}, $3)`;
     await tx.query(`UPDATE executor_runs SET status = $2, updated_at = $3${stamp} WHERE run_id = $1`, [runId, status, at]);
   }
 
   /** `durationMs` null: measured from the request. `startedAt`: the run also started in the same decision. */
   async endRun(tx: Queryable, runId: string, end: RunEnd): Promise<void> {
+    await this.settle(tx);
     await tx.query({ name: 'executor_end_run', text: END_RUN, values: [runId, ...runParams(end)] });
   }
 
   async reopenRun(tx: Queryable, runId: string, at: string): Promise<void> {
+    await this.settle(tx);
     await tx.query(`UPDATE executor_runs SET status = 'running', ended_at = NULL, duration_ms = NULL, outcome = NULL, updated_at = $2 WHERE run_id = $1`, [runId, at]);
   }
 
   async queueAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, heartbeatMs?: number): Promise<void> {
+    await this.settle(tx);
     await tx.query({
       name: 'executor_queue_attempt',
       text: `WITH step AS (
@@ -199,6 +401,7 @@ export class RunProjectionRepository {
   }
 
   async startAttempt(tx: Queryable, runId: string, stepId: string, attempt: number, at: string, worker?: string): Promise<void> {
+    await this.settle(tx);
     await tx.query({
       name: 'executor_start_attempt',
       text: `WITH step AS (
@@ -211,19 +414,33 @@ export class RunProjectionRepository {
 
   /** An attempt ended (succeeded, failed, timed out); the step's duration runs from its first start. */
   async endAttempt(tx: Queryable, end: AttemptEnd): Promise<void> {
+    await this.settle(tx);
     await tx.query({ name: 'executor_end_attempt', text: END_ATTEMPT, values: attemptParams(end) });
   }
 
   /** The last attempt of a run and the run ended in one decision: the three rows in one statement. */
   async endAttemptAndRun(tx: Queryable, attempt: AttemptEnd, run: RunEnd): Promise<void> {
+    const held = this.holding.get(tx);
+    if (held !== undefined) {
+      held.prefetched.delete(attempt.runId);
+      held.ends.push({ attempt, run });
+      return;
+    }
+    await this.settle(tx);
+    await this.endAttemptAndRunNow(tx, attempt, run);
+  }
+
+  private async endAttemptAndRunNow(tx: Queryable, attempt: AttemptEnd, run: RunEnd): Promise<void> {
     await tx.query({ name: 'executor_end_attempt_and_run', text: END_ATTEMPT_AND_RUN, values: [...attemptParams(attempt), ...runParams(run)] });
   }
 
   async markStep(tx: Queryable, runId: string, stepId: string, status: string, at?: string): Promise<void> {
+    await this.settle(tx);
     await tx.query(`UPDATE executor_steps SET status = $3, ended_at = COALESCE($4::timestamptz, ended_at) WHERE run_id = $1 AND step_id = $2`, [runId, stepId, status, at ?? null]);
   }
 
   async recordHeartbeat(tx: Queryable, runId: string, stepId: string, attempt: number, at: Date): Promise<boolean> {
+    await this.settle(tx);
     const { rowCount } = await tx.query(
       `UPDATE executor_steps SET last_heartbeat_at = GREATEST(last_heartbeat_at, $4::timestamptz) WHERE run_id = $1 AND step_id = $2 AND attempt = $3 AND status = 'running'`,
       [runId, stepId, attempt, at],
@@ -232,6 +449,7 @@ export class RunProjectionRepository {
   }
 
   async stepProgress(tx: Queryable, runId: string, stepId: string): Promise<StepProgress | undefined> {
+    await this.settle(tx);
     const { rows } = await tx.query<StepProgress>(
       `SELECT status, attempt, start_to_close_ms::int AS "startToCloseMs", heartbeat_ms::int AS "heartbeatMs", last_heartbeat_at AS "lastHeartbeatAt"
        FROM executor_steps WHERE run_id = $1 AND step_id = $2`,
@@ -241,6 +459,7 @@ export class RunProjectionRepository {
   }
 
   async stepTimeouts(tx: Queryable, runId: string): Promise<Map<string, { startToCloseMs: number; heartbeatMs?: number }>> {
+    await this.settle(tx);
     const { rows } = await tx.query<{ stepId: string; startToCloseMs: number; heartbeatMs: number | null }>(
       `SELECT step_id AS "stepId", start_to_close_ms::int AS "startToCloseMs", heartbeat_ms::int AS "heartbeatMs" FROM executor_steps WHERE run_id = $1`,
       [runId],
@@ -252,6 +471,7 @@ export class RunProjectionRepository {
     tx: Queryable,
     dl: { runId: string; stepId: string; workflowId: string; version: number; reason: string; attempts: unknown; firstFailureAt: string; lastFailureAt: string; deadLetteredAt: string },
   ): Promise<void> {
+    await this.settle(tx);
     // A requeued step that fails its fresh budget again reopens the same dead letter.
     await tx.query(
       `INSERT INTO executor_dead_letters (id, run_id, step_id, workflow_id, version, reason, attempts, first_failure_at, last_failure_at, dead_lettered_at, status)
@@ -264,6 +484,7 @@ export class RunProjectionRepository {
   }
 
   async resolveDeadLetter(tx: Queryable, id: string, status: 'requeued' | 'discarded', at: string, actor?: string, reason?: string): Promise<void> {
+    await this.settle(tx);
     await tx.query(
       `UPDATE executor_dead_letters SET status = $2, resolved_at = $3, resolved_by = $4, resolution_reason = $5 WHERE id = $1`,
       [id, status, at, actor ?? null, reason ?? null],
@@ -274,6 +495,7 @@ export class RunProjectionRepository {
     tx: Queryable,
     a: { runId: string; stepId: string; workflowId: string; approvers: string[]; onTimeout: string; requestedAt: string; dueAt: string },
   ): Promise<void> {
+    await this.settle(tx);
     await tx.query(
       `INSERT INTO executor_approvals (run_id, step_id, workflow_id, approvers, on_timeout, status, requested_at, due_at)
        VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (run_id, step_id) DO NOTHING`,
@@ -282,10 +504,12 @@ export class RunProjectionRepository {
   }
 
   async escalateApproval(tx: Queryable, runId: string, stepId: string, dueAt: string): Promise<void> {
+    await this.settle(tx);
     await tx.query(`UPDATE executor_approvals SET escalated = true, due_at = $3 WHERE run_id = $1 AND step_id = $2`, [runId, stepId, dueAt]);
   }
 
   async decideApproval(tx: Queryable, runId: string, stepId: string, status: string, at: string, by?: string, comment?: string): Promise<void> {
+    await this.settle(tx);
     await tx.query(
       `UPDATE executor_approvals SET status = $3, decided_at = $4, decided_by = $5, comment = $6 WHERE run_id = $1 AND step_id = $2 AND status = 'pending'`,
       [runId, stepId, status, at, by ?? null, comment ?? null],

@@ -170,13 +170,18 @@ export class RunProjector {
     } finally {
       this.deferredBaselines.delete(tx);
     }
+    if (pending.size > 0) await this.runs.settle(tx);
     for (const [workflowId, at] of [...pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) await this.baselines.refresh(tx, workflowId, at);
     return result;
   }
 
   private async refreshBaseline(tx: Queryable, workflowId: string, at: string): Promise<void> {
     const deferred = this.deferredBaselines.get(tx);
-    if (deferred === undefined) return this.baselines.refresh(tx, workflowId, at);
+    if (deferred === undefined) {
+      // The refresh reads the run and step rows: what a batch holds must be in them.
+      await this.runs.settle(tx);
+      return this.baselines.refresh(tx, workflowId, at);
+    }
     const previous = deferred.get(workflowId);
     if (previous === undefined || at > previous) deferred.set(workflowId, at);
   }

@@ -1,5 +1,6 @@
+import { runEvents } from '@steward/contracts';
 import { migrate } from '@steward/event-store';
-import { useTestEnvironment } from '@steward/testing';
+import { eventually, startRebuildReplay, useTestEnvironment } from '@steward/testing';
 import { startExecutor, workflow, type ExecutorHarness } from '../testing/executor.harness';
 
 // Nobody serves this queue: the tests report for the worker themselves.
@@ -100,4 +101,37 @@ describe('executor: the per-run hot path', () => {
     const { rows } = await ex.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM executor_runs WHERE run_id = ANY($1::text[]) AND status = 'queued'`, [runIds]);
     expect(rows[0]!.n).toBe(runIds.length);
   });
+
+  it('takes a start and the result of one attempt in one batch: the result decides on what the start wrote', async () => {
+    const runIds = Array.from({ length: 8 }, (_, i) => `pair-${Date.now()}-${i}`);
+    await Promise.all(runIds.map((runId) => ex.requestRun(QUICK, { runId })));
+    for (const runId of runIds) await ex.waitForEvent(runId, 'step.queued');
+    const started = (runId: string) => ex.send('report_step_started', { runId, stepId: 'only', attempt: 1, workerId: 'pairs' }, 'worker:pairs');
+    // Sent together: each run's start and result can share a batch (read once up front; the result must not decide on that read).
+    const outcomes = await Promise.all(runIds.flatMap((runId) => [started(runId), result(runId)]));
+    expect(outcomes.map((o) => o.status)).toEqual(outcomes.map(() => 'completed'));
+    for (const runId of runIds) {
+      const types = await ex.types(runId);
+      expect(types.filter((t) => t.startsWith('step.') || t === 'run.succeeded')).toEqual(['step.queued', 'step.started', 'step.succeeded', 'run.succeeded']);
+    }
+    const { rows } = await ex.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM executor_step_attempts a JOIN executor_runs r USING (run_id)
+       WHERE run_id = ANY($1::text[]) AND a.worker = 'pairs' AND a.outcome = 'succeeded' AND r.status = 'succeeded' AND r.started_at IS NOT NULL`,
+      [runIds],
+    );
+    expect(rows[0]!.n).toBe(runIds.length);
+  });
+
+  // Last: the batches above held their rows and wrote them a batch at a time; a rebuild folds the same events a decision at a time.
+  it('leaves the projection a rebuild from the store folds one decision at a time', async () => {
+    const types = runEvents.map((e) => e.type);
+    await startRebuildReplay(ex.store, env.nats.nc, env.nats.subjects, { replayId: 'exec-hot-rb', consumer: 'executor', types, db: ex.pool });
+    const verdict = await eventually(async () => {
+      const { rows } = await ex.pool.query('SELECT compared, differences, ok FROM projection_rebuilds WHERE replay_id = $1', ['exec-hot-rb']);
+      if (rows.length === 0) throw new Error('not rebuilt yet');
+      return rows[0];
+    }, 30_000);
+    expect(verdict).toMatchObject({ ok: true, differences: [] });
+    expect(Number(verdict.compared)).toBeGreaterThan(50);
+  }, 60_000);
 });

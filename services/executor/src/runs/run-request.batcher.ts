@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { causedBy, type EventEnvelope } from '@steward/contracts';
 import { InboxBatcher, type EventStore } from '@steward/event-store';
 import type { WorkflowDefinition } from '@steward/workflow';
+import type { RunProjectionRepository } from '../projection/run-projection.repository';
 import type { RunRequest, RunRequestService } from './run-request.service';
 import { slotOf } from './run-slot.policy';
 
@@ -25,7 +26,14 @@ export interface RunRequestBatching {
  * until the batch commits, and two batches (two replicas) must queue on a
  * shared key, not deadlock.
  */
-export function runRequestBatcher(pool: Pool, store: EventStore, requests: RunRequestService, consumer: string, batching: RunRequestBatching): InboxBatcher<EventEnvelope> {
+export function runRequestBatcher(
+  pool: Pool,
+  store: EventStore,
+  requests: RunRequestService,
+  runs: RunProjectionRepository,
+  consumer: string,
+  batching: RunRequestBatching,
+): InboxBatcher<EventEnvelope> {
   return new InboxBatcher<EventEnvelope>(
     pool,
     store,
@@ -34,8 +42,11 @@ export function runRequestBatcher(pool: Pool, store: EventStore, requests: RunRe
     async (tx, events, _store, later) => {
       const keyed = events.map((e) => ({ e, key: slotKeyOf(e.data as RunRequest) }));
       keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      // The runs' events are held and written in one statement at the end of the batch.
-      for (const { e } of keyed) await requests.request(tx, e.data as RunRequest, causedBy(e), later);
+      // The runs' events, and their rows, are held and written in one statement each at the end of the batch.
+      const all = async () => {
+        for (const { e } of keyed) await requests.request(tx, e.data as RunRequest, causedBy(e), later);
+      };
+      await (later === undefined ? all() : runs.hold(tx, all));
     },
   );
 }
