@@ -13,15 +13,19 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { AckPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Subjects, uuidv7 } from '@steward/contracts';
+import { CommandRejected, Subjects, uuidv7 } from '@steward/contracts';
 import { migrate } from '@steward/event-store';
-import { CommandBus, commandHeaders, connectNats, declareTopology, decodeEnvelope, provisionStreams, type CommandEnvelope } from '@steward/messaging';
+import { CommandBus, connectNats, declareTopology, decodeEnvelope, provisionStreams } from '@steward/messaging';
 import { Logger } from '@steward/observability';
 import { emit, env, freePort, note, percentile, rate, scratchDatabase } from './bench-kit';
 
 const ROOT = join(__dirname, '..', '..');
 const HANDLERS = join(ROOT, 'bench', 'handlers');
-const RUNS = Number(process.env.BENCH_RUNS ?? 300);
+// A burst long enough to measure the steady rate: 300 runs took ~1.2 s at 250 runs/s, a quarter of
+// which was the pipeline filling (the first run's path through five processes) and draining.
+const RUNS = Number(process.env.BENCH_RUNS ?? 1_000);
+/** The burst of the other isolation mode: a fresh process per attempt runs ~15 a second here. */
+const OTHER_RUNS = Number(process.env.BENCH_OTHER_RUNS ?? 200);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 const PUBLISHES = Number(process.env.BENCH_PUBLISHES ?? 20_000);
 const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 4);
@@ -123,6 +127,14 @@ class RunObserver {
     on('run.requested', (id, at) => this.requested.set(id, at));
     on('run.succeeded', (id, at) => this.finish(id, at, true));
     on('run.failed', (id, at) => this.finish(id, at, false));
+    // start_run is posted, not awaited (CommandBus.post): a refusal shows up here.
+    nc.subscribe(subjects.event(CommandRejected.type), {
+      callback: (err, msg) => {
+        if (err) return;
+        const data = decodeEnvelope(msg).data as { command?: string; reason?: string };
+        if (data.command === 'start_run') this.fail(new Error(`start_run was rejected: ${data.reason}`));
+      },
+    });
   }
 
   /** Ends the current waitFor with this error. */
@@ -168,6 +180,7 @@ class InlineWorker {
   constructor(
     private readonly nc: NatsConnection,
     private readonly subjects: Subjects,
+    private readonly bus: CommandBus,
   ) {}
 
   async start(): Promise<this> {
@@ -184,7 +197,7 @@ class InlineWorker {
     this.loop = (async () => {
       const inFlight = new Set<Promise<void>>();
       for await (const msg of messages) {
-        const p = this.handle(js, msg).catch(() => msg.nak(200));
+        const p = this.handle(msg).catch(() => msg.nak(200));
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
       }
@@ -198,13 +211,11 @@ class InlineWorker {
     await this.loop;
   }
 
-  private async handle(js: ReturnType<typeof jetstream>, msg: JsMsg): Promise<void> {
+  private async handle(msg: JsMsg): Promise<void> {
     const job = decodeEnvelope(msg).data as { runId: string; stepId: string; attempt: number };
     const ids = { runId: job.runId, stepId: job.stepId, attempt: job.attempt };
-    const send = (name: string, payload: Record<string, unknown>): Promise<unknown> => {
-      const command: CommandEnvelope = { commandId: uuidv7(), service: 'executor', name, payload, actor: 'worker:bench', correlationId: job.runId, issuedAt: new Date().toISOString() };
-      return js.publish(this.subjects.command('executor', name), JSON.stringify(command), { msgID: command.commandId, headers: commandHeaders(command) });
-    };
+    const send = (name: string, payload: Record<string, unknown>): Promise<unknown> =>
+      this.bus.post('executor', name, payload, { actor: 'worker:bench', correlationId: job.runId });
     await send('report_step_started', { ...ids, workerId: 'bench-inline' });
     await send('report_step_result', { ...ids, outcome: { status: 'succeeded', outputs: {} }, usage: { cpuMs: 0, maxRssKb: 0, wallMs: 0 }, reportedUsage: [] });
     msg.ack();
@@ -484,11 +495,15 @@ async function commits(p: Phase): Promise<number> {
 }
 
 /** Never rejects (sends are often not awaited at once): a failure ends the batch through the observer. */
+/**
+ * Posted, not sent: CommandBus.send would wait for each outcome through a
+ * subscription to every event, which at these rates cost the 2-core machine
+ * about half a millisecond a run (the bench and nats-server) that no part of
+ * Steward spends. The observer sees runs start and refusals.
+ */
 function startRun(p: Phase): Promise<void> {
-  return p.bus.send('scheduler', 'start_run', { workflow: WORKFLOW_ID, input: {} }, { actor: 'bench', timeoutMs: 120_000 }).then(
-    (o) => {
-      if (o.status === 'rejected') p.observer.fail(new Error(`start_run was rejected: ${o.reason}`));
-    },
+  return p.bus.post('scheduler', 'start_run', { workflow: WORKFLOW_ID, input: {} }, { actor: 'bench' }).then(
+    () => undefined,
     (err: unknown) => p.observer.fail(err instanceof Error ? err : new Error(String(err))),
   );
 }
@@ -568,11 +583,11 @@ function backlogSampler(p: Phase): { stop(): Promise<string> } {
 }
 
 /**
- * A burst of RUNS start_run commands at once (throughput, and latency with
+ * A burst of `size` start_run commands at once (throughput, and latency with
  * the queue that builds), then runs at half that throughput, one every
  * 1/rate s for PACED_S (latency below saturation).
  */
-async function measure(p: Phase, bench: string, labels: Record<string, string | number>): Promise<void> {
+async function measure(p: Phase, bench: string, labels: Record<string, string | number>, size = RUNS): Promise<void> {
   // Warm-up: JIT, pools, consumers of a new replica.
   await batch(p, WARMUP, () => Promise.all(Array.from({ length: WARMUP }, () => startRun(p))).then(() => undefined));
 
@@ -583,9 +598,9 @@ async function measure(p: Phase, bench: string, labels: Record<string, string | 
   const started = Date.now();
   let sent: Promise<unknown> = Promise.resolve();
   const backlog = backlogSampler(p);
-  const burst = await batch(p, RUNS, async () => {
+  const burst = await batch(p, size, async () => {
     // Not awaited here: the commands' outcomes arrive while runs are already ending.
-    sent = Promise.all(Array.from({ length: RUNS }, () => startRun(p)));
+    sent = Promise.all(Array.from({ length: size }, () => startRun(p)));
   });
   await sent;
   const wallS = (Date.now() - started) / 1000;
@@ -595,8 +610,8 @@ async function measure(p: Phase, bench: string, labels: Record<string, string | 
   // Includes the bench's own two reads of the counter.
   const commitsPerRun = (await commits(p)) - commitsBefore;
   const seqAfter = await lastSeq(p);
-  const eventsPerRun = (seqAfter.events - seqBefore.events) / RUNS;
-  const commandsPerRun = (seqAfter.commands - seqBefore.commands) / RUNS;
+  const eventsPerRun = (seqAfter.events - seqBefore.events) / size;
+  const commandsPerRun = (seqAfter.commands - seqBefore.commands) / size;
   const msgsPerRun = eventsPerRun + commandsPerRun;
 
   const tags = { ...labels, ...(burst.failed > 0 && { failed: burst.failed }) };
@@ -604,15 +619,15 @@ async function measure(p: Phase, bench: string, labels: Record<string, string | 
   emit({ bench: `${bench}.p50_ms`, value: percentile(burst.latencies, 50), unit: 'ms', labels: { ...tags, load: 'burst' } });
   emit({ bench: `${bench}.p99_ms`, value: percentile(burst.latencies, 99), unit: 'ms', labels: { ...tags, load: 'burst' } });
   note(
-    `${bench} ${JSON.stringify(labels)} burst of ${RUNS}: ${burst.latencies.length} succeeded, ${burst.failed} failed, ${wallS.toFixed(1)} s from the first start_run; ` +
+    `${bench} ${JSON.stringify(labels)} burst of ${size}: ${burst.latencies.length} succeeded, ${burst.failed} failed, ${wallS.toFixed(1)} s from the first start_run; ` +
       `from schedule.run_requested p50 ${ms(burst.fromSchedule, 50)}, p99 ${ms(burst.fromSchedule, 99)}`,
   );
   note(
     `${eventsPerRun.toFixed(1)} events + ${commandsPerRun.toFixed(1)} commands published per run: ${(burst.throughput * msgsPerRun).toFixed(0)} msgs/s, ` +
       `${((100 * burst.throughput * msgsPerRun) / p.limit).toFixed(1)}% of the raw publish rate`,
   );
-  note(cpuPerRun(cpuBefore, cpuAfter, p.services, RUNS));
-  note(`${(commitsPerRun / RUNS).toFixed(1)} Postgres transactions committed per run`);
+  note(cpuPerRun(cpuBefore, cpuAfter, p.services, size));
+  note(`${(commitsPerRun / size).toFixed(1)} Postgres transactions committed per run`);
   note(`peak backlog per consumer (pending + unacknowledged) during the burst: ${peaks}`);
 
   if (PACED_S <= 0) return;
@@ -716,14 +731,14 @@ async function main(): Promise<void> {
     if (OTHER_PHASE) {
       // Diagnostic: the other isolation mode (by default the strict one, a fresh child process per attempt).
       const other = await (await start('executor', { ...executorEnv, EXECUTOR_WORKER_ISOLATION: OTHER_ISOLATION })).waitReady();
-      await measure(phase([ledger, scheduler, other]), 'runs.noop', { executors: 1, isolation: OTHER_ISOLATION });
+      await measure(phase([ledger, scheduler, other]), 'runs.noop', { executors: 1, isolation: OTHER_ISOLATION }, OTHER_RUNS);
       await other.stop();
     }
 
     if (UNISOLATED) {
       // Diagnostic: the same path with no child process at all (an executor without a pool and a worker in the bench).
       const bare = await (await start('executor', base)).waitReady();
-      const worker = await new InlineWorker(nc, subjects).start();
+      const worker = await new InlineWorker(nc, subjects, bus).start();
       try {
         await measure(phase([ledger, scheduler, bare]), 'runs.noop.unisolated', { executors: 1 });
       } finally {

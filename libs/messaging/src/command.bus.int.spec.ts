@@ -109,6 +109,19 @@ describe('command channel', () => {
       expect(received.map((r) => r.command.commandId)).toEqual([commandId]);
     });
 
+    it('posts a command without waiting for its outcome or subscribing to events; a repost of its id is dropped', async () => {
+      const poster = new CommandBus(env.nats.nc, env.nats.subjects, { logger: memoryLogger() });
+      const commandId = uuidv7();
+      const posted = await poster.post('approvals', 'approve', { silent: true }, { commandId, actor: 'bench', correlationId: 'corr-post' });
+      expect(posted).toEqual({ commandId, duplicate: false });
+      await eventually(async () => expect(received.map((r) => r.command)).toEqual([expect.objectContaining({ commandId, actor: 'bench', correlationId: 'corr-post', payload: { silent: true } })]));
+      expect(await poster.post('approvals', 'approve', { silent: true }, { commandId })).toEqual({ commandId, duplicate: true });
+      // Nothing to wait for: post never opened the subscription to every event that send needs.
+      expect((poster as unknown as { sub?: unknown }).sub).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(received).toHaveLength(1);
+    });
+
     it('sends commands through JetStreamClient.send', async () => {
       const client = new JetStreamClient({ connection: env.nats.nc, subjects: env.nats.subjects, commandTimeoutMs: 5_000 });
       const outcome = await lastValueFrom(client.send<CommandOutcome>('cmd:approvals.approve', { ok: true }));

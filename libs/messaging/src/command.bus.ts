@@ -55,29 +55,15 @@ export class CommandBus {
   }
 
   async send(service: string, name: string, payload: unknown, options: SendCommandOptions = {}): Promise<CommandOutcome> {
-    const commandId = options.commandId ?? uuidv7();
-    const traceparent = options.traceparent ?? activeTraceparent();
-    const command: CommandEnvelope = {
-      commandId,
-      service,
-      name,
-      payload,
-      ...(options.actor !== undefined && { actor: options.actor }),
-      correlationId: options.correlationId ?? commandId,
-      issuedAt: new Date().toISOString(),
-      ...(traceparent !== undefined && { traceparent }),
-    };
+    const command = envelopeOf(service, name, payload, options);
+    const { commandId } = command;
     if (this.waiters.has(commandId)) throw new Error(`command ${commandId} is already awaited`);
     // Subscribe before publishing: an outcome that beats the publish ack is still seen.
     await this.subscribe();
     const outcome = new Promise<EventEnvelope>((resolve) => this.waiters.set(commandId, { resolve }));
     let duplicate: boolean;
     try {
-      const ack = await this.js.publish(this.subjects.command(service, name), encodeJson(command), {
-        msgID: commandId,
-        headers: commandHeaders(command),
-      });
-      duplicate = ack.duplicate;
+      duplicate = await this.publish(command);
     } catch (err) {
       this.waiters.delete(commandId);
       throw err;
@@ -94,6 +80,26 @@ export class CommandBus {
       clearTimeout(timer);
       this.waiters.delete(commandId);
     }
+  }
+
+  /**
+   * Sends without waiting for the outcome: resolves once the COMMANDS stream
+   * stored the command. For callers that learn what came of it otherwise
+   * (the events it causes, `command.rejected` by causation id), at rates
+   * where the outcome subscription, which receives every event, would cost
+   * more than the commands.
+   */
+  async post(service: string, name: string, payload: unknown, options: Omit<SendCommandOptions, 'timeoutMs'> = {}): Promise<{ commandId: string; duplicate: boolean }> {
+    const command = envelopeOf(service, name, payload, options);
+    return { commandId: command.commandId, duplicate: await this.publish(command) };
+  }
+
+  private async publish(command: CommandEnvelope): Promise<boolean> {
+    const ack = await this.js.publish(this.subjects.command(command.service, command.name), encodeJson(command), {
+      msgID: command.commandId,
+      headers: commandHeaders(command),
+    });
+    return ack.duplicate;
   }
 
   /** Stops listening; callers still waiting get `pending` when their timeout fires. */
@@ -126,6 +132,21 @@ export class CommandBus {
       this.log.warn('ignoring an undecodable outcome event', { commandId: causation, subject: msg.subject, err: decodeErr });
     }
   }
+}
+
+function envelopeOf(service: string, name: string, payload: unknown, options: Omit<SendCommandOptions, 'timeoutMs'>): CommandEnvelope {
+  const commandId = options.commandId ?? uuidv7();
+  const traceparent = options.traceparent ?? activeTraceparent();
+  return {
+    commandId,
+    service,
+    name,
+    payload,
+    ...(options.actor !== undefined && { actor: options.actor }),
+    correlationId: options.correlationId ?? commandId,
+    issuedAt: new Date().toISOString(),
+    ...(traceparent !== undefined && { traceparent }),
+  };
 }
 
 function toOutcome(commandId: string, event: EventEnvelope, duplicate: boolean): CommandOutcome {
