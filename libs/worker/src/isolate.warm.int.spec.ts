@@ -195,6 +195,18 @@ describe('warm isolation', () => {
     expect(light.usage.maxRssKb).toBeGreaterThan(0);
   });
 
+  it('charges a stopped attempt only its own cpu, not what the process spent on the attempts before it', async () => {
+    const pool = newPool({ maxIdle: 1 });
+    const burn = await pool.run(attempt(RESOURCE, 'cpu-burner', { inputs: { ms: 400 } }));
+    expect(burn.usage.cpuMs).toBeGreaterThanOrEqual(400);
+    // Same process (warm), stopped by its time limit: no result of its own, so the parent measures it.
+    const stopped = await pool.run(attempt(RESOURCE, 'cpu-burner', { inputs: { ms: 60_000 }, timeoutMs: 300 }));
+    expect(stopped.outcome).toMatchObject({ status: 'failed', error: { code: 'timeout' } });
+    expect(stopped.usage.cpuMs).toBeGreaterThan(0);
+    // One thread cannot spend more cpu than the wall time it had; counted from the process's start, it would include the 400 ms above.
+    expect(stopped.usage.cpuMs).toBeLessThanOrEqual(stopped.usage.wallMs + 50);
+  });
+
   it('gives the profile to the attempt, never to another profile, and never logs the secret', async () => {
     const pool = newPool({ maxIdle: 2 });
     const logs: Logged[] = [];

@@ -173,6 +173,8 @@ class WarmIsolate {
   private exitedYet = false;
   private spoiled = false;
   private lastRssKb = 0;
+  /** The process's CPU as of its last result (ms): where a next attempt's own share starts. */
+  cpuSoFarMs: number | undefined;
   stderrTail = '';
 
   constructor(
@@ -302,9 +304,9 @@ class WarmAttempt {
 
   start(): void {
     if (!this.isolate.alive) return this.closed(null, null);
-    // The process's CPU so far, so a killed attempt is charged only its own share.
-    const base = this.isolate.pid !== undefined ? sampleProcess(this.isolate.pid) : undefined;
-    this.cpuBaseMs = base?.cpuMs;
+    // The process's CPU so far, so a killed attempt is charged only its own share: as its last
+    // result reported it, read from /proc only before a process's first attempt.
+    this.cpuBaseMs = this.isolate.cpuSoFarMs ?? (this.isolate.pid !== undefined ? sampleProcess(this.isolate.pid)?.cpuMs : undefined);
     this.timers.push(setInterval(() => this.watch(), this.spec.sampleIntervalMs ?? 50));
     this.timers.push(setTimeout(() => this.stop('timeout'), this.spec.timeoutMs));
     this.spec.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -331,6 +333,7 @@ class WarmAttempt {
         return;
       case 'result':
         this.result = raw;
+        if (raw.totalCpuMicros !== undefined) this.isolate.cpuSoFarMs = raw.totalCpuMicros / 1000;
         // Output lines written before the result may be read in this same poll phase: let them land in this attempt.
         setImmediate(() => this.settle(null, null));
         return;

@@ -45,7 +45,7 @@ export type ChildMessage = (
    * `start`); maxRssKb: the attempt's peak resident set (a warm child resets
    * the kernel's peak at `start`); rssKb: resident now, after the handler settled.
    */
-  | { type: 'result'; outcome: AttemptOutcome; cpuMicros: number; maxRssKb: number; rssKb?: number }
+  | { type: 'result'; outcome: AttemptOutcome; cpuMicros: number; maxRssKb: number; rssKb?: number; totalCpuMicros?: number }
 ) & { seq?: number };
 
 export function isChildMessage(value: unknown): value is ChildMessage {

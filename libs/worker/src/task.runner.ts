@@ -133,11 +133,13 @@ async function attempt(message: Extract<ParentMessage, { type: 'start' }>): Prom
   const peakReset = resetPeakRss();
   const cpuBefore = process.cpuUsage();
   const outcome = await run(message, controller.signal);
+  const total = process.cpuUsage();
   const cpu = process.cpuUsage(cpuBefore);
   const rssKb = Math.round(process.memoryUsage.rss() / 1024);
   const maxRssKb = Math.max(rssKb, (peakReset && peakRssKb()) || 0);
   if (current?.controller === controller) current = undefined;
-  await send({ type: 'result', outcome, cpuMicros: cpu.user + cpu.system, maxRssKb, rssKb, ...(message.seq !== undefined && { seq: message.seq }) });
+  // totalCpuMicros: the process's CPU so far, where the parent starts counting a next attempt that may have to be stopped.
+  await send({ type: 'result', outcome, cpuMicros: cpu.user + cpu.system, maxRssKb, rssKb, totalCpuMicros: total.user + total.system, ...(message.seq !== undefined && { seq: message.seq }) });
 }
 
 process.on('message', (raw: ParentMessage) => {
