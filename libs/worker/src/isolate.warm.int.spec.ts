@@ -191,7 +191,8 @@ describe('warm isolation', () => {
     expect(burn.usage.wallMs).toBeGreaterThanOrEqual(300);
     const light = await pool.run(attempt(RESOURCE, 'cpu-burner', { inputs: { ms: 1 } }));
     expect(light.outcome.status).toBe('succeeded');
-    expect(light.usage.cpuMs).toBeLessThan(150);
+    // Counted from the process's start it would be at least the burn's; its own 32 MB allocation alone took 157 ms once on a loaded machine.
+    expect(light.usage.cpuMs).toBeLessThan(burn.usage.cpuMs);
     expect(light.usage.maxRssKb).toBeGreaterThan(0);
   });
 

@@ -13,6 +13,7 @@ import type { ExecutorConfig } from './config';
 import { POOL } from './executor.tokens';
 import { ExecutorHandlersModule, type ExecutorHandlers } from './handlers.module';
 import { BaselineRepository } from './projection/baseline.repository';
+import { BaselinePacer } from './projection/baseline.pacer';
 import { ensureExecutorSchema } from './projection/executor.migrations';
 import { RunProjectionRepository } from './projection/run-projection.repository';
 import { RunProjector } from './projection/run.projector';
@@ -102,6 +103,8 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     await this.rebuilds.stop();
     await this.workers?.close();
     await this.microservice?.close();
+    // Successes whose baseline refresh was still waiting for its interval.
+    await this.handlers.baselinePacer.flush();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -125,7 +128,9 @@ export class ExecutorModule {
 
     const runs = new RunProjectionRepository();
     const admission = new AdmissionRepository(runs);
-    const projector = new RunProjector(runs, new BaselineRepository(config.EXECUTOR_BASELINE_WINDOW));
+    const baselines = new BaselineRepository(config.EXECUTOR_BASELINE_WINDOW);
+    const baselinePacer = new BaselinePacer(pool, baselines, config.EXECUTOR_BASELINE_INTERVAL_MS, (err, workflowId) => logger.warn('baseline refresh failed', { err, workflowId }));
+    const projector = new RunProjector(runs, baselines, baselinePacer);
     const engine = new RunEngine(store, runs, admission, projector, clock, { scheduleToStartMs: config.EXECUTOR_SCHEDULE_TO_START_MS });
     const requests = new RunRequestService(engine, admission, clock);
     const commands = new CommandRunner(pool, store, { service: 'executor', outcomeMetadata: runIdOf });
@@ -148,6 +153,7 @@ export class ExecutorModule {
       commands,
       clock,
       random,
+      baselinePacer,
     };
 
     const server = new JetStreamServer({

@@ -37,6 +37,12 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
   /** Runs (and step runs) a duration baseline is computed over. */
   EXECUTOR_BASELINE_WINDOW: intFromEnv(50),
   /**
+   * Report batches refresh a workflow's baselines at most this often per
+   * replica (ms); successes in between are counted when it ends. 0: every
+   * batch.
+   */
+  EXECUTOR_BASELINE_INTERVAL_MS: nonNegativeInt(1_000),
+  /**
    * Opened on demand. Each command or timer handler holds one connection
    * (and a lost append race briefly a second); batches hold one each.
    */

@@ -14,6 +14,7 @@ import { RunEngine } from './runs/run.engine';
 import { RunEventsController } from './runs/run-events.controller';
 import { RunRequestService } from './runs/run-request.service';
 import { TimerFiredService } from './timers/timer-fired.service';
+import type { BaselinePacer } from './projection/baseline.pacer';
 
 export interface ExecutorHandlers {
   pool: Pool;
@@ -27,6 +28,8 @@ export interface ExecutorHandlers {
   commands: CommandRunner;
   clock: Clock;
   random: Random;
+  /** Trailing baseline refreshes, run at shutdown. */
+  baselinePacer: BaselinePacer;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { EventData, RunRequested, StepQueued, StoredEvent } from '@steward/
 import type { Queryable } from '@steward/event-store';
 import type { RunEventOf, RunEventType, WorkflowDefinition } from '@steward/workflow';
 import { slotOf } from '../runs/run-slot.policy';
+import type { BaselinePacer } from './baseline.pacer';
 import type { BaselineRepository } from './baseline.repository';
 import type { AttemptEnd, QueuedAttempt, RunEnd, RunProjectionRepository } from './run-projection.repository';
 
@@ -45,9 +46,11 @@ export class RunProjector {
   /** Transactions of batches (withBaselinesDeferred): workflow -> time of its last success in the batch. */
   private readonly deferredBaselines = new WeakMap<Queryable, Map<string, string>>();
 
+  /** `pacer`: how report batches refresh baselines (at most once per interval); without one, every batch. */
   constructor(
     private readonly runs: RunProjectionRepository,
     private readonly baselines: BaselineRepository,
+    private readonly pacer?: BaselinePacer,
   ) {
     this.handlers = this.buildHandlers();
   }
@@ -171,7 +174,9 @@ export class RunProjector {
       this.deferredBaselines.delete(tx);
     }
     if (pending.size > 0) await this.runs.settle(tx);
-    for (const [workflowId, at] of [...pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) await this.baselines.refresh(tx, workflowId, at);
+    for (const [workflowId, at] of [...pending].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      await (this.pacer ? this.pacer.refresh(tx, workflowId, at) : this.baselines.refresh(tx, workflowId, at));
+    }
     return result;
   }
 
