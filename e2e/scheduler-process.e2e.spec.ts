@@ -48,7 +48,12 @@ describe('scheduler as a process', () => {
       expect(shown).toMatchObject({ status: 200, body: { id: 'nightly-report', runbook: 'docs/runbooks/nightly-report.md', versions: [{ version: 1, file: 'nightly-report.yaml', appliedBy: 'bootstrap-admin' }], steps: [{ id: 'build' }] } });
       expect((await api(gateway.port, '/workflows/unknown-one')).status).toBe(404);
       const started = await api(gateway.port, '/runs', { method: 'POST', body: { workflow: 'nightly-report' } });
-      expect(started).toMatchObject({ status: 200, body: { workflowId: 'nightly-report', trigger: { kind: 'manual', actor: 'bootstrap-admin' }, event: { type: 'schedule.run_requested' } } });
+      // The CLI's `runs start` prints runId and version from this reply.
+      expect(started).toMatchObject({ status: 200, body: { runId: expect.any(String), version: 1, workflowId: 'nightly-report', trigger: { kind: 'manual', actor: 'bootstrap-admin' }, event: { type: 'schedule.run_requested' } } });
+      // `steward workflows list` shows when the last run was requested (null before the first).
+      expect(list.body.items[0].lastRunAt).toBeNull();
+      const relisted = await api(gateway.port, '/workflows');
+      expect(Date.parse(relisted.body.items[0].lastRunAt)).toBeGreaterThan(Date.now() - 60_000);
 
       // Timers: one due in 4 s, requested the way the executor does.
       const timerId = `run-1:fetch:2:retry:${uuidv7()}`;

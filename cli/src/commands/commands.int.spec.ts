@@ -47,9 +47,13 @@ describe('commands against the gateway', () => {
   });
 
   it('starts a run with JSON input', async () => {
-    gateway.on('POST', '/runs', { status: 201, body: { id: 'r-9', status: 'queued' } });
+    // What the gateway answers: the schedule.run_requested the command caused (e2e/scheduler-process checks the real one).
+    gateway.on('POST', '/runs', {
+      status: 200,
+      body: { runId: 'r-9', workflowId: 'supplier-prices', version: 3, trigger: { kind: 'manual' }, commandId: 'c-1', event: { id: 'e-1', type: 'schedule.run_requested', streamId: 'manual-r-9' } },
+    });
     const r = await steward(['runs', 'start', 'supplier-prices', '--input', '{"day":"2026-05-01"}'], { env: currentEnv() });
-    expect(r.stdout).toBe('started run r-9 of supplier-prices (queued)\n');
+    expect(r.stdout).toBe('started run r-9 of supplier-prices (version 3)\n');
     expect(gateway.requests[0]!.body).toEqual({ workflow: 'supplier-prices', input: { day: '2026-05-01' } });
   });
 

@@ -60,9 +60,11 @@ export function registerRunCommands(program: Command, action: ActionFactory): vo
         const input = opts.input === undefined ? undefined : await parseJsonInput(opts.input, ctx.io.cwd, '--input');
         await ctx.send<Row>('POST', '/runs', { workflow, input }, {
           service: 'scheduler',
-          done: (run) => {
-            ctx.out.line(`started run ${String(run.id)} of ${workflow}${run.status ? ` (${String(run.status)})` : ''}`);
-            ctx.out.note(`follow it: steward timeline --run ${String(run.id)}   wait for it: steward runs wait ${String(run.id)}`);
+          // The reply is the scheduler's schedule.run_requested (its run id and the workflow version it keeps).
+          done: (requested) => {
+            const runId = String(requested.runId);
+            ctx.out.line(`started run ${runId} of ${workflow}${requested.version !== undefined ? ` (version ${String(requested.version)})` : ''}`);
+            ctx.out.note(`follow it: steward timeline --run ${runId}   wait for it: steward runs wait ${runId}`);
           },
         });
       }),

@@ -8,6 +8,8 @@ export interface WorkflowListRow {
   paused: boolean;
   schedule: Record<string, unknown> | null;
   next_due_at: Date | null;
+  /** When its last run was requested (scheduled, triggered or manual): the store's last schedule.run_requested. */
+  last_run_at: Date | null;
   updated_at: Date;
 }
 
@@ -29,6 +31,13 @@ export interface WorkflowVersionRow {
 /** SQLSTATE undefined_table: the scheduler has not created its projection in this database yet. */
 export const UNDEFINED_TABLE = '42P01';
 
+// Every run starts with the scheduler's schedule.run_requested: the newest one of a workflow is one
+// backward probe of events_workflow_time_idx (a workflow's events are about nine per run).
+const LAST_RUN = `LEFT JOIN LATERAL (
+         SELECT e.occurred_at AS last_run_at FROM events e
+         WHERE e.workflow_id = w.id AND e.type = 'schedule.run_requested' ORDER BY e.occurred_at DESC LIMIT 1
+       ) r ON true`;
+
 /**
  * Read-only queries on the scheduler's projection (scheduler_workflows,
  * scheduler_schedules, scheduler_workflow_versions). The scheduler owns and
@@ -40,8 +49,8 @@ export class WorkflowReadRepository {
   /** A page ordered by id; `after` is the last id of the previous page. */
   async listWorkflows(after: string | undefined, limit: number): Promise<WorkflowListRow[]> {
     const { rows } = await this.pool.query<WorkflowListRow>(
-      `SELECT w.id, w.version, w.owner, w.runbook, w.paused, w.definition->'schedule' AS schedule, s.next_due_at, w.updated_at
-       FROM scheduler_workflows w LEFT JOIN scheduler_schedules s ON s.workflow_id = w.id
+      `SELECT w.id, w.version, w.owner, w.runbook, w.paused, w.definition->'schedule' AS schedule, s.next_due_at, r.last_run_at, w.updated_at
+       FROM scheduler_workflows w LEFT JOIN scheduler_schedules s ON s.workflow_id = w.id ${LAST_RUN}
        WHERE ($1::text IS NULL OR w.id > $1) ORDER BY w.id LIMIT $2`,
       [after ?? null, limit],
     );
@@ -51,8 +60,8 @@ export class WorkflowReadRepository {
   async findWorkflow(id: string): Promise<WorkflowDetailRow | undefined> {
     const { rows } = await this.pool.query<WorkflowDetailRow>(
       `SELECT w.id, w.version, w.hash, w.owner, w.runbook, w.paused, w.definition, w.definition->'schedule' AS schedule,
-              s.next_due_at, s.last_fired_at, w.created_at, w.updated_at
-       FROM scheduler_workflows w LEFT JOIN scheduler_schedules s ON s.workflow_id = w.id WHERE w.id = $1`,
+              s.next_due_at, s.last_fired_at, r.last_run_at, w.created_at, w.updated_at
+       FROM scheduler_workflows w LEFT JOIN scheduler_schedules s ON s.workflow_id = w.id ${LAST_RUN} WHERE w.id = $1`,
       [id],
     );
     return rows[0];

@@ -57,6 +57,7 @@ function summary(row: WorkflowListRow): Record<string, unknown> {
     paused: row.paused,
     schedule: scheduleSummary(row.schedule),
     nextRunAt: row.paused ? null : (row.next_due_at?.toISOString() ?? null),
+    lastRunAt: row.last_run_at?.toISOString() ?? null,
     updatedAt: row.updated_at.toISOString(),
   };
 }
