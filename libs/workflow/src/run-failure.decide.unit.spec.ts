@@ -1,6 +1,6 @@
 import { IllegalStateError } from '@steward/contracts';
 import type { RunCommand } from './index';
-import { at, cmd, extend, given, history, iso, variant } from './run.fixture.spec';
+import { at, cmd, extend, given, history, iso, PRICES, variant } from './run.fixture.spec';
 
 // PRICES retries twice (30 s, then 5 min) and treats bad_credentials as non-retryable.
 const fetching = () => history(cmd.request(), cmd.admit(), cmd.start('fetch'));
@@ -95,6 +95,15 @@ describe('run decider: step timeouts', () => {
 
   it('retries an attempt no worker picked up in time', () => {
     given(history(cmd.request(), cmd.admit())).when(cmd.timeout('fetch', 'schedule_to_start')).then([{ type: 'step.timed_out', data: { timeout: 'schedule_to_start' } }, { type: 'step.retry_scheduled' }]);
+  });
+
+  it("the executor's default guard times out only a step without a scheduleToStart of its own", () => {
+    const byDefault = { ...cmd.timeout('fetch', 'schedule_to_start'), byDefault: true } as RunCommand;
+    given(history(cmd.request(), cmd.admit())).when(byDefault).then([{ type: 'step.timed_out', data: { timeout: 'schedule_to_start' } }, { type: 'step.retry_scheduled' }]);
+    // Its own limit (here 2 h, beyond the default) is its own timer's to enforce.
+    const patient = { ...PRICES, steps: PRICES.steps.map((s) => (s.id === 'fetch' ? { ...s, scheduleToStartMs: 7_200_000 } : s)) };
+    given(history(cmd.request({ workflow: patient }), cmd.admit())).when(byDefault).thenNothing();
+    given(history(cmd.request({ workflow: patient }), cmd.admit())).when(cmd.timeout('fetch', 'schedule_to_start')).then([{ type: 'step.timed_out' }, { type: 'step.retry_scheduled' }]);
   });
 
   it('dead-letters a step whose last attempt timed out', () => {

@@ -74,6 +74,12 @@ export interface ReportStepTimedOut {
   timeout: 'schedule_to_start' | 'start_to_close' | 'heartbeat';
   now: Date;
   random: number;
+  /**
+   * The executor's default schedule-to-start guard found the attempt queued
+   * past the default, not the step's own timer: a step with a
+   * `scheduleToStart` of its own is left to that timer.
+   */
+  byDefault?: boolean;
 }
 
 /** The retry timer fired; `attempt` is the attempt to dispatch now. */

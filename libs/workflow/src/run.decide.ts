@@ -151,6 +151,7 @@ export function decideRun(command: RunCommand, state: RunState): RunEvent[] {
       const step = stepOf(run, command.stepId);
       const expected = command.timeout === 'schedule_to_start' ? 'queued' : 'running';
       if (isTerminal(run) || command.attempt !== step.attempt || step.status !== expected) return [];
+      if (command.byDefault === true && d.definitionOf(step.id).scheduleToStartMs !== undefined) return [];
       d.emit({ type: 'step.timed_out', data: { ...d.ids, stepId: step.id, attempt: step.attempt, timeout: command.timeout, timedOutAt: at } });
       const error: StepError = d.step(step.id).failures.at(-1)!.error;
       afterFailedAttempt(d, step.id, error, now, command.random);

@@ -14,6 +14,7 @@ import { POOL } from './executor.tokens';
 import { ExecutorHandlersModule, type ExecutorHandlers } from './handlers.module';
 import { BaselineRepository } from './projection/baseline.repository';
 import { BaselinePacer } from './projection/baseline.pacer';
+import { QueuedStepSweep } from './timers/queued-step.sweep';
 import { ensureExecutorSchema } from './projection/executor.migrations';
 import { RunProjectionRepository } from './projection/run-projection.repository';
 import { RunProjector } from './projection/run.projector';
@@ -94,6 +95,7 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     await this.microservice.listen();
     await this.workers?.start();
     await this.rebuilds.start();
+    this.handlers.queuedSteps.start();
     await this.presence.start();
   }
 
@@ -101,6 +103,7 @@ class ExecutorLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     // Leave the directory first: from here on this instance takes no more work.
     await this.presence.stop();
     await this.rebuilds.stop();
+    await this.handlers.queuedSteps.stop();
     await this.workers?.close();
     await this.microservice?.close();
     // Successes whose baseline refresh was still waiting for its interval.
@@ -131,7 +134,7 @@ export class ExecutorModule {
     const baselines = new BaselineRepository(config.EXECUTOR_BASELINE_WINDOW);
     const baselinePacer = new BaselinePacer(pool, baselines, config.EXECUTOR_BASELINE_INTERVAL_MS, (err, workflowId) => logger.warn('baseline refresh failed', { err, workflowId }));
     const projector = new RunProjector(runs, baselines, baselinePacer);
-    const engine = new RunEngine(store, runs, admission, projector, clock, { scheduleToStartMs: config.EXECUTOR_SCHEDULE_TO_START_MS });
+    const engine = new RunEngine(store, runs, admission, projector, clock);
     const requests = new RunRequestService(engine, admission, clock);
     const commands = new CommandRunner(pool, store, { service: 'executor', outcomeMetadata: runIdOf });
     const handlers: ExecutorHandlers = {
@@ -154,6 +157,7 @@ export class ExecutorModule {
       clock,
       random,
       baselinePacer,
+      queuedSteps: new QueuedStepSweep(pool, engine, clock, random, logger, { defaultMs: config.EXECUTOR_SCHEDULE_TO_START_MS, intervalMs: config.EXECUTOR_QUEUE_SWEEP_MS }),
     };
 
     const server = new JetStreamServer({

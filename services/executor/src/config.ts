@@ -31,9 +31,12 @@ const ExecutorConfigSchema = BaseConfigSchema.extend({
    * How long a queued attempt may wait for a worker before it times out
    * (schedule-to-start), for steps whose definition sets no
    * `scheduleToStart`; 0 disables the default. It guards against a task
-   * queue nobody serves.
+   * queue nobody serves, by a sweep of the projection (QueuedStepSweep),
+   * not a timer per attempt.
    */
   EXECUTOR_SCHEDULE_TO_START_MS: nonNegativeInt(60 * 60_000),
+  /** How often the schedule-to-start default is swept for (ms): the guard is at most this late. */
+  EXECUTOR_QUEUE_SWEEP_MS: intFromEnv(30_000),
   /** Runs (and step runs) a duration baseline is computed over. */
   EXECUTOR_BASELINE_WINDOW: intFromEnv(50),
   /**

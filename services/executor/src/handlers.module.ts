@@ -15,6 +15,7 @@ import { RunEventsController } from './runs/run-events.controller';
 import { RunRequestService } from './runs/run-request.service';
 import { TimerFiredService } from './timers/timer-fired.service';
 import type { BaselinePacer } from './projection/baseline.pacer';
+import type { QueuedStepSweep } from './timers/queued-step.sweep';
 
 export interface ExecutorHandlers {
   pool: Pool;
@@ -30,6 +31,8 @@ export interface ExecutorHandlers {
   random: Random;
   /** Trailing baseline refreshes, run at shutdown. */
   baselinePacer: BaselinePacer;
+  /** The schedule-to-start default guard. */
+  queuedSteps: QueuedStepSweep;
 }
 
 /**

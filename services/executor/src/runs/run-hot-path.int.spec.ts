@@ -50,13 +50,8 @@ describe('executor: the per-run hot path', () => {
     expect(step.rows).toEqual([{ status: 'succeeded', started_at: expect.any(Date), ended_at: expect.any(Date), duration_ms: 0, last_heartbeat_at: expect.any(Date) }]);
     const run = await ex.pool.query(`SELECT status, queued_at, started_at, ended_at FROM executor_runs WHERE run_id = $1`, [runId]);
     expect(run.rows).toEqual([{ status: 'succeeded', queued_at: expect.any(Date), started_at: expect.any(Date), ended_at: expect.any(Date) }]);
-    expect((await ex.timers(runId)).map((t) => t.payload.kind)).toEqual(['schedule_to_start']);
-    // The schedule-to-start timer was appended with the step.queued it follows, naming it as its cause.
-    const queued = events.find((e) => e.type === 'step.queued')!;
-    const timer = events.find((e) => e.type === 'timer.requested')!;
-    expect(timer.transactionId).toBe(queued.transactionId);
-    expect(timer.streamVersion).toBe(queued.streamVersion + 1);
-    expect((timer.data as { correlation: { causationId?: string } }).correlation.causationId).toBe(queued.eventId);
+    // No timer at all: the step sets no scheduleToStart of its own, and the executor's default is a sweep (QueuedStepSweep).
+    expect(await ex.timers(runId)).toEqual([]);
   });
 
   it('records worker reports delivered together in shared transactions, each with its own outcome', async () => {

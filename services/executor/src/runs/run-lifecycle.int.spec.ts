@@ -10,9 +10,11 @@ runbook: docs/runbooks/nightly.md
 retry: { maxAttempts: 2, initialDelay: 30s, backoff: 10, maxDelay: 30m, jitter: 0.2 }
 steps:
   - id: extract
+    scheduleToStart: 1h
     task: { handler: extract, queue: etl }
   - id: transform
     needs: [extract]
+    scheduleToStart: 1h
     task: { handler: transform, queue: etl }
   - id: optional
     needs: [extract]
@@ -20,6 +22,7 @@ steps:
     task: { handler: big, queue: etl }
   - id: load
     needs: [transform, optional]
+    scheduleToStart: 1h
     task: { handler: load, queue: etl, heartbeat: 30s }
 `);
 
@@ -30,6 +33,7 @@ runbook: docs/runbooks/flaky.md
 retry: { maxAttempts: 2, initialDelay: 30s, backoff: 10, maxDelay: 30m, jitter: 0.2 }
 steps:
   - id: call
+    scheduleToStart: 1h
     task: { handler: call, queue: flaky }
 `);
 
@@ -73,7 +77,7 @@ describe('executor: a run goes from requested to its end', () => {
     expect(skipped.data).toMatchObject({ stepId: 'optional', when: 'outputs.extract.rows > 100' });
     const load = workers[0]!.jobs.find((j) => j.runId === runId && j.stepId === 'load')!;
     expect(load.input.outputs).toEqual({ transform: { rows: 10 } });
-    // Every dispatched attempt asked for its schedule-to-start timer; a started one for start-to-close (and
+    // Every dispatched attempt of a step with its own scheduleToStart asked for that timer; a started one for start-to-close (and
     // load for its heartbeat), unless its result overtook the start report and both were decided at once.
     const timers = (await ex.timers(runId)).map((t) => t.timerId);
     expect(timers.filter((t) => t.endsWith('schedule_to_start')).sort()).toEqual(['extract', 'load', 'transform'].map((s) => `${runId}:${s}:1:schedule_to_start`));

@@ -26,10 +26,6 @@ export interface ExecuteOptions {
   later?: PendingAppends;
 }
 
-export interface RunEngineOptions {
-  scheduleToStartMs: number;
-}
-
 /**
  * Applies one command to one run inside the caller's transaction (the one
  * processOnce opened for the message): the shared command handler decides
@@ -45,7 +41,6 @@ export class RunEngine {
     private readonly admission: AdmissionRepository,
     private readonly projector: RunProjector,
     private readonly clock: Clock,
-    private readonly options: RunEngineOptions,
   ) {}
 
   async execute(tx: Queryable, command: RunCommand, metadata: EventMetadata, options: ExecuteOptions = {}): Promise<StoredEvent[]> {
@@ -97,7 +92,6 @@ export class RunEngine {
    * timers after the append (requestTimers), and `planned` stays empty.
    */
   private withTimers(runId: string, runTimeoutMs: number | null, meta: EventMetadata, planned: Set<string>): Decider<RunState, RunCommand> {
-    const scheduleToStartMs = this.options.scheduleToStartMs;
     return {
       ...runDecider,
       decide: (command, state) => {
@@ -108,7 +102,6 @@ export class RunEngine {
         const timers = planTimers(asStored, {
           runId,
           ...(runTimeoutMs !== null && { runTimeoutMs }),
-          scheduleToStartMs,
           stepTimeouts: () => undefined,
           metadata: meta,
         }).map((t) => ({ ...t, id: uuidv7() }));
@@ -150,7 +143,6 @@ export class RunEngine {
     const timers = planTimers(events, {
       runId,
       ...(runTimeoutMs !== null && { runTimeoutMs }),
-      scheduleToStartMs: this.options.scheduleToStartMs,
       stepTimeouts: (stepId) => timeouts.get(stepId),
       metadata: meta,
     });

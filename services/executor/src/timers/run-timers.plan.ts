@@ -32,8 +32,6 @@ export interface TimerContext {
   runId: string;
   /** Whole-run timeout of the definition, if any. */
   runTimeoutMs?: number;
-  /** 0: no schedule-to-start timeout. */
-  scheduleToStartMs: number;
   stepTimeouts: (stepId: string) => StepTimeouts | undefined;
   metadata: EventMetadata;
 }
@@ -87,9 +85,11 @@ export function planTimers(events: StoredEvent[], ctx: TimerContext): NewEvent[]
         if (ctx.runTimeoutMs !== undefined) out.push(timerRequest({ kind: 'run_timeout', runId }, plus(d.queuedAt as string, ctx.runTimeoutMs), ctx, e.eventId));
         return;
       case 'step.queued': {
-        // The step's own scheduleToStart, else the executor's default (0: none).
-        const waitMs = (d.timeouts as { scheduleToStartMs?: number } | undefined)?.scheduleToStartMs ?? ctx.scheduleToStartMs;
-        if (d.kind === 'approval' || waitMs <= 0) return;
+        // Only a step's own scheduleToStart is a timer. The executor's default (a queue nobody serves)
+        // is a sweep of its projection (QueuedStepSweep): a timer for every attempt, fired an hour later
+        // to find it long started, cost an event, a delivery and a decision each, for nothing.
+        const waitMs = (d.timeouts as { scheduleToStartMs?: number } | undefined)?.scheduleToStartMs;
+        if (d.kind === 'approval' || waitMs === undefined || waitMs <= 0) return;
         if (settledLater(events, i, d.stepId!, ['step.started', ...ENDS_ATTEMPT])) return;
         out.push(timerRequest({ kind: 'schedule_to_start', runId, stepId: d.stepId!, attempt: d.attempt! }, plus(d.queuedAt as string, waitMs), ctx, e.eventId));
         return;

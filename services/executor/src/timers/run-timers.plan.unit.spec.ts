@@ -19,21 +19,19 @@ const T = '2026-03-02T10:00:00.000Z';
 const ctx: TimerContext = {
   runId: 'r1',
   runTimeoutMs: 600_000,
-  scheduleToStartMs: 3_600_000,
   stepTimeouts: (id) => (id === 'long' ? { startToCloseMs: 60_000, heartbeatMs: 10_000 } : { startToCloseMs: 30_000 }),
   metadata: { correlationId: 'c1' },
 };
 const planned = (...events: StoredEvent[]) => planTimers(events, ctx).map((e) => e.data as { timerId: string; dueAt: string; owner: string; correlation: { correlationId: string } });
 
 describe('timers a batch of run events asks for', () => {
-  it('asks for the run timeout from admission, and schedule-to-start for a dispatched task', () => {
-    expect(planned(event('run.queued', { queuedAt: T }), event('step.queued', { stepId: 'a', attempt: 1, kind: 'task', queuedAt: T }))).toEqual([
+  it('asks for the run timeout from admission; a dispatched task without a scheduleToStart of its own needs no timer (the default guard sweeps)', () => {
+    expect(planned(event('run.queued', { queuedAt: T }), event('step.queued', { stepId: 'a', attempt: 1, kind: 'task', queuedAt: T, timeouts: { startToCloseMs: 30_000 } }))).toEqual([
       expect.objectContaining({ timerId: 'r1:run_timeout', owner: 'executor', dueAt: '2026-03-02T10:10:00.000Z', correlation: expect.objectContaining({ correlationId: 'c1' }) }),
-      expect.objectContaining({ timerId: 'r1:a:1:schedule_to_start', dueAt: '2026-03-02T11:00:00.000Z' }),
     ]);
   });
 
-  it("uses a step's own scheduleToStart over the executor's default", () => {
+  it("asks for schedule-to-start when the step sets its own scheduleToStart", () => {
     expect(planned(event('step.queued', { stepId: 'a', attempt: 1, kind: 'collect', queuedAt: T, timeouts: { startToCloseMs: 30_000, scheduleToStartMs: 120_000 } }))).toEqual([
       expect.objectContaining({ timerId: 'r1:a:1:schedule_to_start', dueAt: '2026-03-02T10:02:00.000Z' }),
     ]);
