@@ -50,8 +50,12 @@ export type RetireReason = 'max_attempts' | 'attempt_stopped' | 'exited' | 'memo
 export const DEFAULT_ISOLATE_MAX_ATTEMPTS = 1_000;
 const DEFAULT_RECYCLE_RSS_RATIO = 0.5;
 
+const NO_PROFILE = createHash('sha256').update('[]').digest('base64url');
+
 /** Identifies a profile without keeping its values: a process serves one profile for its whole life. */
 function profileFingerprint(env: Record<string, string> | undefined): string {
+  // Most workflows have no profile: no hash per attempt for them.
+  if (env === undefined || Object.keys(env).length === 0) return NO_PROFILE;
   const entries = Object.entries(env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(entries)).digest('base64url');
 }
