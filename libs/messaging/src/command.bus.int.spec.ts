@@ -117,9 +117,23 @@ describe('command channel', () => {
       await eventually(async () => expect(received.map((r) => r.command)).toEqual([expect.objectContaining({ commandId, actor: 'bench', correlationId: 'corr-post', payload: { silent: true } })]));
       expect(await poster.post('approvals', 'approve', { silent: true }, { commandId })).toEqual({ commandId, duplicate: true });
       // Nothing to wait for: post never opened the subscription to every event that send needs.
-      expect((poster as unknown as { sub?: unknown }).sub).toBeUndefined();
+      expect(poster.listening).toBe(false);
       await new Promise((r) => setTimeout(r, 200));
       expect(received).toHaveLength(1);
+    });
+
+    it('listens to every event only while commands are awaited, and again for the next one', async () => {
+      const idle = new CommandBus(env.nats.nc, env.nats.subjects, { logger: memoryLogger(), idleUnsubscribeMs: 150 });
+      expect(idle.listening).toBe(false);
+      const sending = idle.send('approvals', 'approve', { ok: true }, { timeoutMs: 5_000 });
+      const first = await sending;
+      expect(first.status).toBe('completed');
+      expect(idle.listening).toBe(true);
+      await eventually(async () => expect(idle.listening).toBe(false), 2_000);
+      // The next command subscribes again before it publishes: its outcome is not missed.
+      expect((await idle.send('approvals', 'approve', { ok: true }, { timeoutMs: 5_000 })).status).toBe('completed');
+      await idle.close();
+      expect(idle.listening).toBe(false);
     });
 
     it('sends commands through JetStreamClient.send', async () => {

@@ -29,6 +29,13 @@ interface Waiter {
 export interface CommandBusOptions {
   logger?: Logger;
   defaultTimeoutMs?: number;
+  /**
+   * How long the subscription to every event stays open after the last
+   * awaited command settled (ms; default 10 s): a gateway that sends a
+   * command now and then does not receive every event of the system in
+   * between.
+   */
+  idleUnsubscribeMs?: number;
 }
 
 /**
@@ -36,7 +43,8 @@ export interface CommandBusOptions {
  * first event whose causation id is the command id (the owning service
  * records it, the ledger relay publishes it). One core subscription on all
  * events serves every pending command; it matches on the header so most
- * events are dropped without parsing their body.
+ * events are dropped without parsing their body. It is open only while
+ * commands are awaited (and `idleUnsubscribeMs` after).
  */
 export class CommandBus {
   private readonly js: JetStreamClient;
@@ -44,6 +52,9 @@ export class CommandBus {
   private readonly waiters = new Map<string, Waiter>();
   private sub: Subscription | undefined;
   private ready: Promise<void> | undefined;
+  /** Sends between their start and their outcome: the subscription stays while any is in flight. */
+  private inFlight = 0;
+  private idle: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -58,6 +69,17 @@ export class CommandBus {
     const command = envelopeOf(service, name, payload, options);
     const { commandId } = command;
     if (this.waiters.has(commandId)) throw new Error(`command ${commandId} is already awaited`);
+    this.inFlight++;
+    clearTimeout(this.idle);
+    try {
+      return await this.sendAndWait(command, options);
+    } finally {
+      if (--this.inFlight === 0) this.unsubscribeWhenIdle();
+    }
+  }
+
+  private async sendAndWait(command: CommandEnvelope, options: SendCommandOptions): Promise<CommandOutcome> {
+    const { commandId } = command;
     // Subscribe before publishing: an outcome that beats the publish ack is still seen.
     await this.subscribe();
     const outcome = new Promise<EventEnvelope>((resolve) => this.waiters.set(commandId, { resolve }));
@@ -104,6 +126,24 @@ export class CommandBus {
 
   /** Stops listening; callers still waiting get `pending` when their timeout fires. */
   async close(): Promise<void> {
+    clearTimeout(this.idle);
+    this.unsubscribe();
+  }
+
+  /** Whether the subscription to every event is open (diagnostics, tests). */
+  get listening(): boolean {
+    return this.sub !== undefined;
+  }
+
+  private unsubscribeWhenIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (this.inFlight === 0) this.unsubscribe();
+    }, this.options.idleUnsubscribeMs ?? 10_000);
+    this.idle.unref();
+  }
+
+  private unsubscribe(): void {
     this.sub?.unsubscribe();
     this.sub = undefined;
     this.ready = undefined;
