@@ -162,6 +162,16 @@ export function paged(command: Command): Command {
     .option('--limit <n>', 'at most this many items a page');
 }
 
+/**
+ * Whether a command's outcome is `command.accepted`: the owning service took
+ * it but recorded nothing, because things already were as asked (a repeat,
+ * an unchanged file).
+ */
+export function changedNothing(outcome: unknown): boolean {
+  const event = (outcome as { event?: { type?: unknown } } | null)?.event;
+  return event?.type === 'command.accepted';
+}
+
 export function idPath(...parts: string[]): string {
   return parts.map((p) => `/${encodeURIComponent(p)}`).join('');
 }

@@ -47,6 +47,22 @@ describe('gateway responses and exit codes', () => {
     expect(gateway.requests[0]!.body).toEqual({ yaml: 'id: supplier-prices\n', file: 'wf.yaml' });
   });
 
+  it('prints each issue once when the message already lists them', async () => {
+    // The gateway's own wording: the message names the problems (with YAML lines), the issues repeat them without.
+    gateway.on('POST', '/workflows', {
+      status: 400,
+      body: apiError('validation', 'wf.yaml is invalid (2 problems):\n  retry.maxAttempts: expected a positive integer, got 0 (line 4)\n  steps[1].needs[0]: unknown step "zzz" (line 9)', {
+        issues: [
+          { path: 'retry.maxAttempts', message: 'expected a positive integer, got 0' },
+          { path: 'steps[1].needs[0]', message: 'unknown step "zzz"' },
+        ],
+      }),
+    });
+    const r = await steward(['workflows', 'apply', '-f', 'wf.yaml'], { env: currentEnv(), cwd: fixtures() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: wf.yaml is invalid (2 problems):\n  retry.maxAttempts: expected a positive integer, got 0 (line 4)\n  steps[1].needs[0]: unknown step "zzz" (line 9)\n');
+  });
+
   it('exits 3 on 401 and says how to give a token', async () => {
     gateway.on('GET', '/workflows', { status: 401, body: apiError('unauthorised', 'missing or invalid token') });
     const r = await steward(['workflows', 'list'], { env: currentEnv() });

@@ -40,7 +40,7 @@ describe('steward alerts', () => {
     gateway.on('GET', '/alert-rules', {
       status: 200,
       body: {
-        items: [{ name: 'breaker', signal: 'consecutive_failures', severity: 'page', workflows: ['prices'], for: 120000, action: { type: 'pause_workflow' } }],
+        items: [{ name: 'breaker', signal: 'consecutive_failures', severity: 'page', threshold: 3, workflows: ['prices'], for: 120000, keepFiringFor: 0, labels: {}, action: { type: 'pause_workflow' } }],
         receivers: [{ name: 'ops', channel: 'slack' }],
         appliedAt: '2026-05-01T10:00:00Z',
         appliedBy: 'ana',
@@ -51,8 +51,25 @@ describe('steward alerts', () => {
     });
     const r = await steward(['alerts', 'rules', 'list'], { env: currentEnv() });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/breaker\s+consecutive_failures\s+page\s+prices\s+2m 0s\s+pause_workflow/);
+    expect(r.stdout).toMatch(/breaker\s+consecutive_failures\s+page\s+3\s+prices\s+2m 0s\s+pause_workflow/);
     expect(r.stdout).toContain('receivers: ops (slack)');
     expect(r.stdout).toContain('by ana from alerts.yaml');
+  });
+
+  it('says how many rules a file applied, and when it matched the rules in force', async () => {
+    // The alerter's outcome: alert.rules_applied, or command.accepted (no events) for an unchanged file.
+    gateway.on('POST', '/alert-rules', { status: 200, body: { rules: [{ name: 'a' }, { name: 'b' }], hash: 'h', commandId: 'c-1', event: { id: 'e-1', type: 'alert.rules_applied', streamId: 'alert-rules' } } });
+    const applied = await steward(['alerts', 'rules', 'apply', '-f', 'wf.yaml'], { env: currentEnv(), cwd: `${__dirname}/../__fixtures__` });
+    expect(applied.stdout).toBe('alert rules from wf.yaml applied (2 rules)\n');
+    gateway.on('POST', '/alert-rules', { status: 200, body: { events: [], command: 'apply_alert_rules', service: 'alerter', commandId: 'c-2', event: { id: 'e-2', type: 'command.accepted', streamId: 'command-c-2' } } });
+    const unchanged = await steward(['alerts', 'rules', 'apply', '-f', 'wf.yaml'], { env: currentEnv(), cwd: `${__dirname}/../__fixtures__` });
+    expect(unchanged).toMatchObject({ code: 0, stdout: 'alert rules unchanged: wf.yaml matches the rules in force\n' });
+  });
+
+  it('says when an alert already was acknowledged', async () => {
+    gateway.on('POST', '/alerts/al-1/ack', { status: 200, body: { alertId: 'al-1', commandId: 'c-1', event: { id: 'e-1', type: 'alert.acknowledged', streamId: 'alert-al-1' } } });
+    expect((await steward(['alerts', 'ack', 'al-1'], { env: currentEnv() })).stdout).toBe('alert al-1 acknowledged\n');
+    gateway.on('POST', '/alerts/al-1/ack', { status: 200, body: { events: [], commandId: 'c-2', event: { id: 'e-2', type: 'command.accepted', streamId: 'command-c-2' } } });
+    expect((await steward(['alerts', 'ack', 'al-1'], { env: currentEnv() })).stdout).toBe('alert al-1 was already acknowledged\n');
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ValidationError } from '@steward/contracts';
-import { idPath, paged, type ActionFactory, type PageOptions, type Row } from '../command.context';
+import { changedNothing, idPath, paged, type ActionFactory, type PageOptions, type Row } from '../command.context';
 import { formatDuration, parseDuration } from '../input/duration.parse';
 import { parseMatcher, readInputFile } from '../input/input.parse';
 import { formatTable, formatTime, statusColor, type Column } from '../output/table.format';
@@ -31,6 +31,7 @@ const ruleColumns: Column<Row>[] = [
   { header: 'name', value: (r) => r.name },
   { header: 'signal', value: (r) => r.signal },
   { header: 'severity', value: (r) => r.severity },
+  { header: 'threshold', value: (r) => r.threshold, align: 'right' },
   { header: 'workflows', value: (r) => (Array.isArray(r.workflows) ? r.workflows.join(',') : 'all') },
   { header: 'for', value: (r) => (typeof r.for === 'number' && r.for > 0 ? formatDuration(r.for) : '-') },
   { header: 'action', value: (r) => (r.action && typeof r.action === 'object' ? String((r.action as Row).type) : '-') },
@@ -62,7 +63,10 @@ export function registerAlertCommands(program: Command, action: ActionFactory): 
         action(async (ctx, [id]) => {
           await ctx.send('POST', `/alerts${idPath(id!, verb)}`, {}, {
             service: 'alerter',
-            done: () => ctx.out.line(`alert ${id} ${verb === 'ack' ? 'acknowledged' : 'resolved'}`),
+            done: (outcome) => {
+              const state = verb === 'ack' ? 'acknowledged' : 'resolved';
+              ctx.out.line(changedNothing(outcome) ? `alert ${id} was already ${state}` : `alert ${id} ${state}`);
+            },
           });
         }),
       );
@@ -143,7 +147,12 @@ export function registerAlertCommands(program: Command, action: ActionFactory): 
         const yaml = await readInputFile(opts.file, ctx.io.cwd, '-f');
         await ctx.send<Row>('POST', '/alert-rules', { yaml, file: opts.file }, {
           service: 'alerter',
+          // The outcome is alert.rules_applied (its rules), or command.accepted when the file matches the rules in force.
           done: (r) => {
+            if (changedNothing(r)) {
+              ctx.out.line(`alert rules unchanged: ${opts.file} matches the rules in force`);
+              return;
+            }
             const count = Array.isArray(r.rules) ? ` (${r.rules.length} rules)` : typeof r.count === 'number' ? ` (${r.count} rules)` : '';
             ctx.out.line(`alert rules from ${opts.file} applied${count}`);
           },

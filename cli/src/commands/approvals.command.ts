@@ -9,7 +9,7 @@ const columns: Column<Row>[] = [
   { header: 'approvers', value: (r) => r.approvers },
   { header: 'requested', value: (r) => formatTime(r.requestedAt) },
   { header: 'expires', value: (r) => formatTime(r.expiresAt) },
-  { header: 'reason', value: (r) => r.reason ?? r.summary, max: 50 },
+  { header: 'on timeout', value: (r) => `${String(r.onTimeout ?? '-')}${r.escalated ? ' (escalated)' : ''}` },
 ];
 
 export function registerApprovalCommands(program: Command, action: ActionFactory): void {

@@ -24,6 +24,60 @@ describe('commands against the gateway', () => {
     expect(r).toEqual({ code: 0, stdout: 'revoked token tk 1\n', stderr: '' });
   });
 
+  it('lists tokens with who created them', async () => {
+    // The gateway's token listing: no secrets, no last use.
+    gateway.on('GET', '/tokens', {
+      status: 200,
+      body: { items: [{ id: 'a02e4e8486a7b222', name: 'ci', role: 'operator', teams: ['pricing-team'], createdAt: '2026-05-01T10:00:00.000Z', createdBy: 'ana', revokedAt: null }] },
+    });
+    const r = await steward(['tokens', 'list'], { env: currentEnv() });
+    expect(r.stdout.split('\n').slice(0, 2)).toEqual([
+      'ID                NAME  ROLE      TEAMS         CREATED               CREATED BY',
+      'a02e4e8486a7b222  ci    operator  pricing-team  2026-05-01 10:00:00Z  ana',
+    ]);
+  });
+
+  it('names the workflow and version a file applied, and says when the file changed nothing', async () => {
+    // The scheduler's outcome: workflow.applied, or command.accepted (no events) when the hash matches the current version.
+    gateway.on('POST', '/workflows', {
+      status: 200,
+      body: { id: 'supplier-prices', version: 4, hash: 'h', owner: 'pricing-team', runbook: 'r', definition: {}, file: 'wf.yaml', appliedAt: '2026-05-01T10:00:00Z', commandId: 'c-1', event: { id: 'e-1', type: 'workflow.applied', streamId: 'workflow-supplier-prices' } },
+    });
+    const applied = await steward(['workflows', 'apply', '-f', 'wf.yaml'], { env: currentEnv(), cwd: `${__dirname}/../__fixtures__` });
+    expect(applied).toMatchObject({ code: 0, stdout: 'workflow supplier-prices (version 4) applied\n' });
+    gateway.on('POST', '/workflows', { status: 200, body: { events: [], command: 'apply_workflow', service: 'scheduler', commandId: 'c-2', event: { id: 'e-2', type: 'command.accepted', streamId: 'command-c-2' } } });
+    const unchanged = await steward(['workflows', 'apply', '-f', 'wf.yaml'], { env: currentEnv(), cwd: `${__dirname}/../__fixtures__` });
+    expect(unchanged).toMatchObject({ code: 0, stdout: 'workflow supplier-prices unchanged: wf.yaml matches its current version\n' });
+  });
+
+  it('says when a pause or a cancel changed nothing', async () => {
+    gateway.on('POST', '/workflows/prices/pause', { status: 200, body: { id: 'prices', pausedAt: '2026-05-01T10:00:00Z', commandId: 'c-1', event: { id: 'e-1', type: 'workflow.paused', streamId: 'workflow-prices' } } });
+    expect((await steward(['workflows', 'pause', 'prices'], { env: currentEnv() })).stdout).toBe('workflow prices paused\n');
+    const accepted = { events: [], commandId: 'c-2', event: { id: 'e-2', type: 'command.accepted', streamId: 'command-c-2' } };
+    gateway.on('POST', '/workflows/prices/pause', { status: 200, body: accepted });
+    expect((await steward(['workflows', 'pause', 'prices'], { env: currentEnv() })).stdout).toBe('workflow prices was already paused\n');
+    gateway.on('POST', '/runs/r-1/cancel', { status: 200, body: accepted });
+    expect((await steward(['runs', 'cancel', 'r-1'], { env: currentEnv() })).stdout).toBe('run r-1 was already cancelled\n');
+  });
+
+  it('lists runs with sub-second durations, and a queued run by when it was requested', async () => {
+    // The gateway's run items: startedAt, endedAt and durationMs are null until the run starts and ends.
+    gateway.on('GET', '/runs', {
+      status: 200,
+      body: {
+        items: [
+          { id: 'r-2', workflow: 'fx', status: 'queued', trigger: 'manual', requestedAt: '2026-05-01T11:00:00.000Z', startedAt: null, endedAt: null, durationMs: null },
+          { id: 'r-1', workflow: 'fx', status: 'succeeded', trigger: 'schedule', requestedAt: '2026-05-01T10:00:00.000Z', startedAt: '2026-05-01T10:00:00.000Z', endedAt: '2026-05-01T10:00:00.241Z', durationMs: 241 },
+        ],
+      },
+    });
+    const r = await steward(['runs', 'list'], { env: currentEnv() });
+    expect(r.stdout.split('\n').slice(1, 3)).toEqual([
+      'r-2  fx        queued     manual    2026-05-01 11:00:00Z         -',
+      'r-1  fx        succeeded  schedule  2026-05-01 10:00:00Z     241ms',
+    ]);
+  });
+
   it('follows the cursor with --all and merges the pages', async () => {
     gateway.on('GET', '/approvals', (req, res) => {
       const cursor = req.query.get('cursor');

@@ -4,7 +4,7 @@ import { parseDuration } from '../input/duration.parse';
 import { exactlyOne, parsePositiveNumber, readInputFile } from '../input/input.parse';
 import { ValidationError } from '@steward/contracts';
 import { formatDetail } from '../output/detail.format';
-import { formatTable, type Column } from '../output/table.format';
+import { formatTable, formatTime, type Column } from '../output/table.format';
 
 /**
  * Money as the gateway sends it: exact decimal strings ("1.734568"), shown as
@@ -168,7 +168,7 @@ export function registerCostCommands(program: Command, action: ActionFactory): v
         { header: 'match', value: (r) => r.match ?? r.resource ?? r.name ?? r.id },
         { header: 'unit', value: (r) => r.unit ?? '-' },
         { header: 'usd per unit', value: (r) => (typeof r.usd === 'number' ? `$${r.usd}` : typeof r.usd === 'string' ? `$${r.usd}` : r.price), align: 'right' },
-        { header: 'from', value: (r) => r.effectiveFrom ?? r.since },
+        { header: 'from', value: (r) => formatTime(r.effectiveFrom ?? r.since) },
       ];
       ctx.printList(await ctx.list<Row>('/prices', {}, opts), columns, 'no prices', opts);
     }),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { idPath, paged, type ActionFactory, type CommandContext, type PageOptions, type Row } from '../command.context';
+import { changedNothing, idPath, paged, type ActionFactory, type CommandContext, type PageOptions, type Row } from '../command.context';
 import { GatewayError, OperationFailed } from '../errors/cli.errors';
 import { formatDuration, parseDuration } from '../input/duration.parse';
 import { parseJsonInput } from '../input/input.parse';
@@ -10,10 +10,12 @@ import { formatTable, formatTime, statusColor, type Column } from '../output/tab
 const FAILED = new Set(['failed', 'cancelled', 'canceled', 'timed_out', 'rejected', 'dead_lettered']);
 
 function duration(r: Row): string {
-  if (typeof r.durationMs === 'number') return formatDuration(r.durationMs);
   const start = Date.parse(String(r.startedAt));
   const end = Date.parse(String(r.endedAt));
-  return Number.isNaN(start) || Number.isNaN(end) ? '-' : formatDuration(end - start);
+  const ms = typeof r.durationMs === 'number' ? r.durationMs : end - start;
+  if (Number.isNaN(ms)) return '-';
+  // Most steps and many runs take well under a second: "0s" would say nothing.
+  return ms > 0 && ms < 999.5 ? `${Math.round(ms)}ms` : formatDuration(ms);
 }
 
 const runColumns: Column<Row>[] = [
@@ -21,7 +23,8 @@ const runColumns: Column<Row>[] = [
   { header: 'workflow', value: (r) => r.workflow ?? r.workflowId },
   { header: 'status', value: (r) => r.status, style: (t) => statusColor(t, true) },
   { header: 'trigger', value: (r) => r.trigger },
-  { header: 'started', value: (r) => formatTime(r.startedAt ?? r.createdAt) },
+  // A queued run has no startedAt yet (null): when it was requested says more than '-'.
+  { header: 'started', value: (r) => formatTime(r.startedAt ?? r.requestedAt) },
   { header: 'duration', value: duration, align: 'right' },
 ];
 
@@ -127,7 +130,7 @@ export function registerRunCommands(program: Command, action: ActionFactory): vo
       action<{ reason?: string }>(async (ctx, [id], opts) => {
         await ctx.send('POST', `/runs${idPath(id!, 'cancel')}`, { reason: opts.reason }, {
           service: 'executor',
-          done: () => ctx.out.line(`run ${id} cancelled`),
+          done: (outcome) => ctx.out.line(changedNothing(outcome) ? `run ${id} was already cancelled` : `run ${id} cancelled`),
         });
       }),
     );

@@ -15,14 +15,33 @@ describe('steward sources and replay cancel', () => {
   });
 
   it('disables and enables a source with the reason in the body', async () => {
-    gateway.on('POST', '/sources/prices.fetch/disable', { status: 200, body: { commandId: 'c-1' } });
+    // The collector's outcome: collection.source_disabled / collection.source_enabled data.
+    gateway.on('POST', '/sources/prices.fetch/disable', {
+      status: 200,
+      body: { source: 'prices.fetch', automated: false, disabledAt: '2026-05-01T10:00:00Z', disabledBy: 'ana', workflowId: 'prices', commandId: 'c-1', event: { id: 'e-1', type: 'collection.source_disabled', streamId: 'source-prices.fetch' } },
+    });
     const off = await steward(['sources', 'disable', 'prices.fetch', '--reason', 'portal maintenance'], { env: currentEnv() });
     expect(off.stdout).toBe('source prices.fetch disabled\n');
     expect(gateway.requests[0]!.body).toEqual({ reason: 'portal maintenance' });
-    gateway.on('POST', '/sources/prices.fetch/enable', { status: 200, body: { commandId: 'c-2' } });
+    gateway.on('POST', '/sources/prices.fetch/enable', {
+      status: 200,
+      body: { source: 'prices.fetch', trigger: 'command', enabledAt: '2026-05-01T11:00:00Z', enabledBy: 'ana', workflowId: 'prices', commandId: 'c-2', event: { id: 'e-2', type: 'collection.source_enabled', streamId: 'source-prices.fetch' } },
+    });
     const on = await steward(['sources', 'enable', 'prices.fetch'], { env: currentEnv() });
     expect(on.stdout).toBe('source prices.fetch enabled\n');
     expect(gateway.requests[1]!.body).toEqual({});
+  });
+
+  it('says when nothing changed: the source already was enabled', async () => {
+    gateway.on('POST', '/sources/prices.fetch/enable', { status: 200, body: { events: [], command: 'enable_source', service: 'collector', commandId: 'c-3', event: { id: 'e-3', type: 'command.accepted', streamId: 'command-c-3' } } });
+    const r = await steward(['sources', 'enable', 'prices.fetch'], { env: currentEnv() });
+    expect(r).toMatchObject({ code: 0, stdout: 'source prices.fetch was already enabled\n' });
+  });
+
+  it('says no source is disabled, not that none ever was, when --disabled finds none', async () => {
+    gateway.on('GET', '/sources', { status: 200, body: { items: [] } });
+    expect((await steward(['sources', 'list', '--disabled'], { env: currentEnv() })).stdout).toBe('no source is disabled\n');
+    expect((await steward(['sources', 'list'], { env: currentEnv() })).stdout).toBe('no source was ever disabled\n');
   });
 
   it('says the collector is needed when it is not running (exit 1)', async () => {

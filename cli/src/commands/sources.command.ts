@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { idPath, type ActionFactory, type Row } from '../command.context';
+import { changedNothing, idPath, type ActionFactory, type Row } from '../command.context';
 import { formatTable, formatTime, type Column } from '../output/table.format';
 
 const columns: Column<Row>[] = [
@@ -22,7 +22,7 @@ export function registerSourceCommands(program: Command, action: ActionFactory):
     .action(
       action<{ disabled?: boolean }>(async (ctx, _args, opts) => {
         await ctx.show<{ items: Row[] }>('/sources', opts.disabled ? { disabled: 'true' } : undefined, (body) =>
-          ctx.out.line(body.items.length === 0 ? 'no source was ever disabled' : formatTable(columns, body.items, { color: ctx.out.color })),
+          ctx.out.line(body.items.length === 0 ? (opts.disabled ? 'no source is disabled' : 'no source was ever disabled') : formatTable(columns, body.items, { color: ctx.out.color })),
         );
       }),
     );
@@ -37,7 +37,8 @@ export function registerSourceCommands(program: Command, action: ActionFactory):
         action<{ reason?: string }>(async (ctx, [source], opts) => {
           await ctx.send('POST', `/sources${idPath(source!, verb)}`, opts.reason === undefined ? {} : { reason: opts.reason }, {
             service: 'collector',
-            done: () => ctx.out.line(`source ${source} ${verb}d`),
+            // command.accepted: the collector changed nothing (already disabled, or not disabled to begin with).
+            done: (outcome) => ctx.out.line(changedNothing(outcome) ? `source ${source} was already ${verb}d` : `source ${source} ${verb}d`),
           });
         }),
       );

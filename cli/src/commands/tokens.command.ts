@@ -10,7 +10,7 @@ const columns: Column<Row>[] = [
   { header: 'role', value: (r) => r.role },
   { header: 'teams', value: (r) => (Array.isArray(r.teams) ? r.teams.join(',') : '') },
   { header: 'created', value: (r) => formatTime(r.createdAt) },
-  { header: 'last used', value: (r) => formatTime(r.lastUsedAt) },
+  { header: 'created by', value: (r) => r.createdBy },
 ];
 
 export function registerTokenCommands(program: Command, action: ActionFactory): void {

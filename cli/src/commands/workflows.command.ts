@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { idPath, paged, type ActionFactory, type PageOptions, type Row } from '../command.context';
+import { changedNothing, idPath, paged, type ActionFactory, type PageOptions, type Row } from '../command.context';
 import { readInputFile } from '../input/input.parse';
 import { formatDetail } from '../output/detail.format';
 import { formatTime, statusColor, type Column } from '../output/table.format';
@@ -12,6 +12,11 @@ function schedule(value: unknown): string {
   if (s.on) return `on ${String(s.on)}`;
   if (s.at) return `at ${String(s.at)}`;
   return JSON.stringify(value);
+}
+
+/** The top-level `id:` of a workflow file, for messages when the reply does not carry it. */
+function workflowIdOf(yaml: string): string | undefined {
+  return /^id:[ \t]*["']?([a-z][a-z0-9_-]*)["']?[ \t]*(?:#.*)?$/m.exec(yaml)?.[1];
 }
 
 export function registerWorkflowCommands(program: Command, action: ActionFactory): void {
@@ -29,10 +34,13 @@ export function registerWorkflowCommands(program: Command, action: ActionFactory
         const yaml = await readInputFile(opts.file, ctx.io.cwd, '-f');
         await ctx.send<Row>('POST', '/workflows', { yaml, file: opts.file }, {
           service: 'scheduler',
+          // The outcome is workflow.applied (id, version), or command.accepted when the file matches the current version.
           done: (w) => {
-            const version = w.version === undefined ? '' : ` (version ${String(w.version)})`;
-            const change = typeof w.change === 'string' ? ` ${w.change}` : ' applied';
-            ctx.out.line(`workflow ${String(w.id ?? opts.file)}${version}${change}`);
+            if (changedNothing(w)) {
+              ctx.out.line(`workflow ${workflowIdOf(yaml) ?? opts.file} unchanged: ${opts.file} matches its current version`);
+              return;
+            }
+            ctx.out.line(`workflow ${String(w.id ?? opts.file)}${w.version === undefined ? '' : ` (version ${String(w.version)})`} applied`);
           },
         });
       }),
@@ -74,7 +82,10 @@ export function registerWorkflowCommands(program: Command, action: ActionFactory
         action<{ reason?: string }>(async (ctx, [id], opts) => {
           await ctx.send<Row>('POST', `/workflows${idPath(id!, verb)}`, { reason: opts.reason }, {
             service: 'scheduler',
-            done: () => ctx.out.line(`workflow ${id} ${verb === 'pause' ? 'paused' : 'resumed'}`),
+            done: (outcome) => {
+              if (changedNothing(outcome)) ctx.out.line(`workflow ${id} was already ${verb === 'pause' ? 'paused' : 'active'}`);
+              else ctx.out.line(`workflow ${id} ${verb === 'pause' ? 'paused' : 'resumed'}`);
+            },
           });
         }),
       );

@@ -28,7 +28,11 @@ export function describeGatewayError(err: GatewayError): string[] {
   } else {
     lines.push(`error: ${message}`);
   }
-  for (const issue of issues ?? []) lines.push(`  ${issue.path}: ${issue.message}`);
+  // The gateway's message often is the issues themselves ("params.id: expected ..."): do not print them twice.
+  for (const issue of issues ?? []) {
+    const text = `${issue.path}: ${issue.message}`;
+    if (!message.includes(text)) lines.push(`  ${text}`);
+  }
   return lines;
 }
 

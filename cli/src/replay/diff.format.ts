@@ -48,9 +48,15 @@ const rowColumns: Column<DiffRow>[] = [
 /** Summary lines, then the differing rows (as many as the gateway returned). */
 export function formatReplayDiff(d: ReplayDiff, color: boolean): string {
   const against = d.baseVersion === undefined ? 'no earlier version' : `v${d.baseVersion}`;
-  const head = `replay ${d.replayId} ${d.status}: ${d.transform} -> ${d.dataset ?? '?'} v${d.version ?? '?'} against ${against} (${d.processed}/${d.total} captures)`;
+  // A replay that failed before writing (an unknown transform) has no dataset version: say so, not "? v?".
+  const target = d.dataset === undefined ? 'no dataset' : `${d.dataset} v${d.version ?? '?'} against ${against}`;
+  const head = `replay ${d.replayId} ${d.status}: ${d.transform} -> ${target} (${d.processed}/${d.total} captures)`;
   const lines = [head];
   if (d.error) lines.push(`error: ${d.error}`);
+  if (!d.dryRun && !d.summary) {
+    lines.push('nothing to compare: the replay wrote no dataset version');
+    return lines.join('\n');
+  }
   if (d.dryRun || !d.summary) {
     const c = d.counts;
     lines.push(`dry run: nothing written; would upsert ${c.upserted}, unchanged ${c.unchanged}, quarantine ${c.quarantined} of ${c.rows} rows`);

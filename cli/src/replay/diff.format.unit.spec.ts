@@ -47,4 +47,22 @@ describe('replay diff output', () => {
       'replay rp-1 completed: supplier-prices@2 -> supplier-prices v2 against no earlier version (3/3 captures)\ndry run: nothing written; would upsert 2, unchanged 0, quarantine 1 of 3 rows',
     );
   });
+
+  it('does not call a replay that failed before writing a dry run', () => {
+    // The gateway's answer for a backfill through a transform the transformer does not have.
+    const failed: ReplayDiff = {
+      replayId: 'rp-2',
+      transform: 'nope@9',
+      dryRun: false,
+      status: 'failed',
+      processed: 4,
+      total: 4,
+      counts: { rows: 0, upserted: 0, unchanged: 0, quarantined: 0 },
+      error: 'unknown_transform: no transform nope@9 is loaded (TRANSFORMER_TRANSFORMS)',
+      rows: [],
+    };
+    expect(formatReplayDiff(failed, false)).toBe(
+      'replay rp-2 failed: nope@9 -> no dataset (4/4 captures)\nerror: unknown_transform: no transform nope@9 is loaded (TRANSFORMER_TRANSFORMS)\nnothing to compare: the replay wrote no dataset version',
+    );
+  });
 });

@@ -74,7 +74,12 @@ export const WaitQuery = z.strictObject({ timeout: Duration.optional() });
 const IsoTime = z.iso.datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-05-01T00:00:00Z' });
 const TRANSFORM_REF = /^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+/**
+ * The services that rebuild their projections from a replay (each runs a
+ * ProjectionRebuildRunner, docs/replays.md). Any other name would be
+ * published to nobody and still read "completed", with no verdict ever.
+ */
+const REBUILDABLE_SERVICES = ['ledger', 'scheduler', 'executor', 'transformer', 'alerter', 'cost-tracker'] as const;
 const EVENT_TYPE = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 
 /**
@@ -87,7 +92,7 @@ export const StartReplayBody = z
   .strictObject({
     source: Id.optional().meta({ description: 'backfill the captures of this source' }),
     workflow: Id.optional().meta({ description: "backfill the captures of this workflow's collect steps" }),
-    rebuild: z.string().regex(SERVICE_NAME, 'expected a service name such as scheduler').optional().meta({ description: 'rebuild: re-publish stored events for this service' }),
+    rebuild: z.enum(REBUILDABLE_SERVICES, { error: `expected a service that rebuilds its projections: ${REBUILDABLE_SERVICES.join(', ')}` }).optional().meta({ description: 'rebuild: re-publish stored events for this service' }),
     types: z.array(z.string().regex(EVENT_TYPE, 'expected an event type <category>.<name>')).min(1).max(500).optional().meta({ description: 'rebuild only: the event types to re-publish (default all)' }),
     from: IsoTime.optional(),
     to: IsoTime.optional(),

@@ -1,14 +1,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { z } from 'zod';
-import { NotFoundError } from '@steward/contracts';
+import { IllegalStateError, NotFoundError } from '@steward/contracts';
 import type { Principal } from '../auth/roles.decorator';
 import { Caller, Endpoint, Input } from '../http/endpoint.decorator';
 import { CommandDispatcher } from './command.dispatcher';
 import { CommandOutcomeSchema, IdParams, ReasonBody, StartReplayBody } from './operator.schemas';
 import { ReadModelGate } from './read-model.gate';
 import { READ_POOL } from '../reads/read-pool.token';
-import { ReplayReadsRepository, replayStatus, UNDEFINED_TABLE } from '../reads/replay-reads.repository';
+import { ReplayReadsRepository, replayStatus, UNDEFINED_TABLE, type ReplayRow } from '../reads/replay-reads.repository';
 import { DatasetReadsRepository } from '../reads/dataset-reads.repository';
 import { replayDiff } from '../reads/replay-diff.reads';
 import { DiffQuery } from './datasets.schemas';
@@ -57,7 +57,24 @@ export class ReplaysController {
 
   // Diffs are the transformer's data (its dataset tables), so this route names it.
   @Endpoint({ method: 'GET', path: '/replays/:id/diff', tag, role: 'viewer', service: 'transformer', summary: "Compare a replay's dataset version with the version current when it started: added, changed, removed rows and quarantine counts", params: IdParams, query: DiffQuery })
-  diff(@Input('params') p: z.output<typeof IdParams>, @Input('query') q: z.output<typeof DiffQuery>) {
-    return replayDiff(new DatasetReadsRepository(this.readPool), this.reads, p.id, q.limit ?? 100);
+  async diff(@Input('params') p: z.output<typeof IdParams>, @Input('query') q: z.output<typeof DiffQuery>) {
+    try {
+      return await replayDiff(new DatasetReadsRepository(this.readPool), this.reads, p.id, q.limit ?? 100);
+    } catch (err) {
+      // The transformer never sees a rebuild: "not found" would deny a replay that `replay status` shows.
+      if (err instanceof NotFoundError && (await this.kindOf(p.id)) === 'rebuild') {
+        throw new IllegalStateError(`replay ${p.id} is a projection rebuild, which writes no dataset version to diff; its verdict is in steward verify`, { replayId: p.id, kind: 'rebuild' });
+      }
+      throw err;
+    }
+  }
+
+  private async kindOf(replayId: string): Promise<ReplayRow['kind'] | undefined> {
+    try {
+      return (await this.replays.find(replayId))?.kind;
+    } catch (err) {
+      if ((err as { code?: string }).code === UNDEFINED_TABLE) return undefined;
+      throw err;
+    }
   }
 }

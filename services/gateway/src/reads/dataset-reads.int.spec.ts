@@ -91,4 +91,19 @@ describe('dataset reads and replay diffs', () => {
     expect(summaryOnly.body.truncated).toBe(true);
     expect((await gw.request('GET', '/api/v1/replays/rp-404/diff')).status).toBe(404);
   });
+
+  it('says a projection rebuild has no diff (409), rather than that the replay does not exist', async () => {
+    // The ledger's replay tables, the part the gateway reads (replay-reads.int.spec.ts has the same).
+    await pool.query(`
+      CREATE TABLE ledger_replays (replay_id text PRIMARY KEY, kind text NOT NULL, selection jsonb NOT NULL, transform text, consumer text NOT NULL,
+        dry_run boolean NOT NULL, total bigint NOT NULL, published bigint NOT NULL DEFAULT 0, applied bigint, up_to_transaction xid8 NOT NULL, up_to_position bigint NOT NULL,
+        state text NOT NULL, requested_by text, started_at timestamptz NOT NULL, published_at timestamptz, completed_at timestamptz, failed jsonb, updated_at timestamptz NOT NULL DEFAULT now());
+      CREATE TABLE ledger_replay_checkpoints (replay_id text PRIMARY KEY, transaction_id xid8 NOT NULL, global_position bigint NOT NULL, published bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());`);
+    await pool.query(`INSERT INTO ledger_replays (replay_id, kind, selection, consumer, dry_run, total, up_to_transaction, up_to_position, state, started_at, completed_at)
+      VALUES ('rb-1', 'rebuild', '{"types":["run.started"]}', 'executor', false, 10, '10'::xid8, 99, 'completed', now(), now())`);
+    const res = await gw.request('GET', '/api/v1/replays/rb-1/diff');
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'illegal_state', message: expect.stringContaining('replay rb-1 is a projection rebuild') });
+    expect((await gw.request('GET', '/api/v1/replays/rp-404/diff')).status).toBe(404);
+  });
 });

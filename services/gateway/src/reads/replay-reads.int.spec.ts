@@ -82,6 +82,8 @@ describe('replay status reads', () => {
     [{ source: 's' }, 'body.transform'],
     [{ rebuild: 'scheduler', transform: 'prices@2' }, 'body.transform'],
     [{ rebuild: 'Scheduler' }, 'body.rebuild'],
+    // Published to nobody, it would read "completed" and never get a verdict.
+    [{ rebuild: 'schedular' }, 'body.rebuild'],
     [{ source: 's', transform: 'prices@2', types: ['run.started'] }, 'body.types'],
     [{ rebuild: 'scheduler', types: ['nodot'] }, 'body.types[0]'],
   ])('POST /replays %j: 400 naming %s', async (body, field) => {
