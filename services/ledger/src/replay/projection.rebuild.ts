@@ -11,7 +11,8 @@ const LEDGER_SERVICE = 'ledger';
  */
 const CHANGED_AFTER_END = `EXISTS (
   SELECT 1 FROM events e
-   WHERE (e.stream_id = 'replay-' || t.replay_id OR (e.type = 'transformation.replay_completed' AND e.data->>'replayId' = t.replay_id))
+   WHERE (e.stream_id = 'replay-' || t.replay_id
+          OR (e.type IN ('transformation.replay_completed', 'replay.failed') AND e.data->>'replayId' = t.replay_id))
      AND (e.transaction_id, e.global_position) > ($2::xid8, $3::bigint))`;
 
 /**

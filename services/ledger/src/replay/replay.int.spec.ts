@@ -307,6 +307,26 @@ describe('replays', () => {
     expect(await row(replayId)).toMatchObject({ state: 'cancelled', checkpoint_published: '0' });
   });
 
+  it('fails a backfill the transformer cannot apply (replay.failed on its stream) and stops publishing it', async () => {
+    await appendCaptures(store, 'unknown.source', 500, at);
+    const { replayId } = await start({ source: 'unknown.source', transform: 'nope@9' });
+    // The transformer's answer to a transform it does not have (services/transformer ReplayService.started).
+    await store.append(`transformation-replay-${replayId}`, [{
+      type: 'replay.failed',
+      data: { replayId, error: { code: 'unknown_transform', message: 'no transform nope@9 is loaded (TRANSFORMER_TRANSFORMS)' }, at: new Date().toISOString() },
+    }], { expected: 'no_stream' });
+    const p = publisher({ pageSize: 50 });
+    p.start();
+    await eventually(async () => expect(await row(replayId)).toMatchObject({ state: 'failed' }), 20_000, 50);
+    const { rows: [failed] } = await pool.query<{ failed: { code: string } }>('SELECT failed FROM ledger_replays WHERE replay_id = $1', [replayId]);
+    expect(failed!.failed).toMatchObject({ code: 'unknown_transform' });
+    // Nothing more goes out once it failed.
+    const sent = Number((await row(replayId)).checkpoint_published);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(Number((await row(replayId)).checkpoint_published)).toBe(sent);
+    expect(sent).toBeLessThan(500);
+  });
+
   it("completes a backfill when the transformer reports it, and a rebuild of the ledger's replay projection equals the live one", async () => {
     // The transformer's side of one backfill: it applied every capture.
     await appendCaptures(store, 'done.source', 20, at);

@@ -3,6 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import {
   Headers,
+  ReplayFailed,
   ReplayProgressed,
   ReplayPublished,
   TransformationReplayCompleted,
@@ -356,22 +357,24 @@ export class ReplayPublisher {
 
   /**
    * The consumer's side of a backfill: the transformer appends
-   * `transformation.replay_completed` when it applied the whole replay; fold
-   * it into the projection so `replay status` shows it completed.
+   * `transformation.replay_completed` when it applied the whole replay, or
+   * `replay.failed` when it cannot (a transform it does not have); fold them
+   * into the projection so `replay status` shows it completed or failed (a
+   * failed replay is no longer published).
    */
   private async collectCompletions(): Promise<void> {
     const { rows: waiting } = await this.deps.pool.query<{ replay_id: string }>(
       "SELECT replay_id FROM ledger_replays WHERE state IN ('publishing', 'published') AND kind = 'backfill'",
     );
     if (waiting.length === 0) return;
-    const { rows } = await this.deps.pool.query<{ data: unknown; occurred_at: Date }>(
-      `SELECT data, occurred_at FROM events WHERE type = $1 AND data->>'replayId' = ANY($2::text[])
+    const { rows } = await this.deps.pool.query<{ type: string; data: unknown; occurred_at: Date }>(
+      `SELECT type, data, occurred_at FROM events WHERE type = ANY($1::text[]) AND data->>'replayId' = ANY($2::text[])
         ORDER BY transaction_id, global_position`,
-      [TransformationReplayCompleted.type, waiting.map((w) => w.replay_id)],
+      [[TransformationReplayCompleted.type, ReplayFailed.type], waiting.map((w) => w.replay_id)],
     );
     if (rows.length === 0) return;
     await unitOfWork(this.deps.pool, async (tx) => {
-      for (const row of rows) await applyReplayEvent(tx, { type: TransformationReplayCompleted.type, data: row.data, occurredAt: row.occurred_at });
+      for (const row of rows) await applyReplayEvent(tx, { type: row.type, data: row.data, occurredAt: row.occurred_at });
     });
   }
 

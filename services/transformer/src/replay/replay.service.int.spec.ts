@@ -54,6 +54,10 @@ describe('replay bookkeeping', () => {
     await unitOfWork(pool, (tx) => service.applyBatch(tx, row, [{ messageId: 'rp-unknown:1', replayId: 'rp-unknown', capture: captureOf('x.y', 'a') }], meta));
     await unitOfWork(pool, (tx) => service.published(tx, published('rp-unknown', 1), meta));
     expect((await replays.find(pool, ['rp-unknown'])).get('rp-unknown')).toMatchObject({ processed: 1, failed: 1, completedAt: null });
-    expect(await completions('rp-unknown')).toEqual([]);
+    // Recorded as replay.failed where a completion would go, once (the ledger ends the replay on it), never completed.
+    const failedOnce = [{ replayId: 'rp-unknown', error: { code: 'unknown_transform', message: 'no transform nope@9 is loaded (TRANSFORMER_TRANSFORMS)' }, at: clock.now().toISOString() }];
+    expect(await completions('rp-unknown')).toEqual(failedOnce);
+    await unitOfWork(pool, (tx) => service.started(tx, started('rp-unknown', 1, 'nope@9')));
+    expect(await completions('rp-unknown')).toEqual(failedOnce);
   });
 });

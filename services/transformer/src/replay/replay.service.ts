@@ -1,4 +1,4 @@
-import { TransformationReplayCompleted, type EventData, type EventMetadata, type ReplayFailed, type ReplayPublished, type ReplayStarted, type RowCounts } from '@steward/contracts';
+import { TransformationReplayCompleted, type EventData, type EventMetadata, ReplayFailed, type ReplayPublished, type ReplayStarted, type RowCounts } from '@steward/contracts';
 import type { EventStore, Queryable } from '@steward/event-store';
 import type { Clock } from '../clock';
 import type { Capture, CaptureTransformer } from '../captures/capture.transformer';
@@ -45,7 +45,15 @@ export class ReplayService {
     const ref = data.transform ?? '';
     const transform = this.registry.get(ref);
     if (!transform) {
-      await this.replays.start(tx, { replayId: data.replayId, transform: ref || '(none)', baseVersion: null, dryRun: data.dryRun, total: data.total, error: { code: 'unknown_transform', message: `no transform ${ref || '(none given)'} is loaded (TRANSFORMER_TRANSFORMS)` } }, now);
+      const error = { code: 'unknown_transform', message: `no transform ${ref || '(none given)'} is loaded (TRANSFORMER_TRANSFORMS)` };
+      await this.replays.start(tx, { replayId: data.replayId, transform: ref || '(none)', baseVersion: null, dryRun: data.dryRun, total: data.total, error }, now);
+      // Recorded, not only kept here: the ledger stops publishing it and `replay status` says failed
+      // (it stayed "published" forever). Where a completion would go; a second replica finds it there.
+      await this.store.tryAppend(
+        `transformation-replay-${data.replayId}`,
+        [{ type: ReplayFailed.type, data: { replayId: data.replayId, error, at: now.toISOString() }, metadata: { correlationId: data.replayId } }],
+        { expected: 'no_stream', tx },
+      );
       return;
     }
     const baseVersion = await this.datasets.currentVersion(tx, transform.dataset);
