@@ -150,6 +150,7 @@ describe('commands against the gateway', () => {
         since: '7d',
         mttd: { meanSeconds: 120, incidents: 3 },
         successRate: { overall: 0.98 },
+        alertVolume: { perDay: 1.6666666666666667, nonCriticalPerDay: 0.23333333333333334 },
         missing: [{ part: 'capacity', service: 'executor' }],
       },
     });
@@ -157,6 +158,9 @@ describe('commands against the gateway', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Operations report, last 7d');
     expect(r.stdout).toContain('MTTD (mean time to detect)\n  meanSeconds: 120\n  incidents:   3');
+    // Averages to two decimals, not 0.23333333333333334.
+    expect(r.stdout).toMatch(/perDay:\s+1\.67\n/);
+    expect(r.stdout).toMatch(/nonCriticalPerDay:\s+0\.23\n/);
     expect(r.stdout).toContain('Capacity: needs the executor service, which is not running');
   });
 

@@ -16,13 +16,15 @@ const TITLES: Record<string, string> = {
   spend: 'Spend',
 };
 
-/** Ratios as percentages and millisecond figures as durations, so the report reads without arithmetic. */
+/** Ratios as percentages, millisecond figures as durations and rates to two decimals, so the report reads without arithmetic. */
 function humanise(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => humanise(v));
   if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, humanise(v, k)]));
   if (typeof value !== 'number') return value;
   if (/(^ratio$|Ratio$|Utilisation$)/.test(key)) return `${Math.round(value * 1000) / 10}%`;
   if (/(^ms$|Ms$)/.test(key)) return formatDuration(Math.round(value));
+  // A per-day average came out as 0.23333333333333334.
+  if (!Number.isInteger(value)) return Math.round(value * 100) / 100;
   return value;
 }
 
