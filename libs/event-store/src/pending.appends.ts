@@ -50,6 +50,7 @@ const FLUSH = {
  */
 export class PendingAppends {
   private held: Held[] = [];
+  /** Stream -> its version after the held events: the streams `touches` answers for. */
   private readonly versions = new Map<string, number>();
 
   constructor(private readonly prepare: (streamId: string, events: NewEvent[]) => PreparedEvent[]) {}
@@ -61,7 +62,7 @@ export class PendingAppends {
 
   /** The stream has held events: flush before reading it. */
   touches(streamId: string): boolean {
-    return this.held.some((h) => h.streamId === streamId);
+    return this.versions.has(streamId);
   }
 
   add(streamId: string, events: NewEvent[], expected: DeferredExpected): AppendResult {
