@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, type Pool } from 'pg';
-import { createTestDatabase, eventually, useTestEnvironment, type TestDatabase } from '@steward/testing';
+import { createTestDatabase, describeHorizonHolders, eventually, useTestEnvironment, type TestDatabase } from '@steward/testing';
 import { EventStore, commitSafeHead, compareCursors, createPool, migrate } from './index';
 
 const env = useTestEnvironment({ label: 'horizon', setupDatabase: (url) => migrate(url) });
@@ -65,6 +65,8 @@ describe('the commit-safe horizon (steward_commit_horizon)', () => {
       expect(compareCursors(head, committed)).toBeLessThan(0);
       const { rows } = await pool.query<{ horizon: string }>('SELECT steward_commit_horizon()::text AS horizon');
       expect(BigInt(rows[0]!.horizon)).toBeLessThanOrEqual(BigInt(writer.xid));
+      // What a test that waits for the horizon in vain prints (libs/testing): the writer, its database and its state.
+      expect(await describeHorizonHolders(pool)).toMatch(new RegExp(`xid ${writer.xid}: pid \\d+ client backend in ${env.db.name}, idle in transaction`));
     } finally {
       await writer.end();
     }

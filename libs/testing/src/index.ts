@@ -9,6 +9,7 @@ export type { TestNats } from './test-nats';
 export { useTestEnvironment } from './test-environment';
 export type { TestEnvironment, TestEnvironmentOptions } from './test-environment';
 export { eventually } from './eventually';
+export { describeHorizonHolders } from './horizon.holders';
 export { freePort } from './free-port';
 export { TestWorker, succeed, fail } from './test-worker';
 export type { Job, Outcome } from './test-worker';
