@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
@@ -82,7 +82,7 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
         // What the pool said about this run, so a timeout under load says where the attempt stopped.
         const said = logLines.filter((l) => l.includes(runId) || /"level":"(warn|error)"/.test(l)).slice(-20);
         const sent = commandsOf(runId).map((c) => c.name);
-        throw new Error(`no result for ${runId} yet (running ${pool.runningCount}; commands ${JSON.stringify(sent)}; log:\n${said.join('\n')})`);
+        throw new Error(`no result for ${runId} yet (running ${pool.runningCount}; commands ${JSON.stringify(sent)}; task processes ${processStates()}; log:\n${said.join('\n')})`);
       }
       return found[0]!.command.payload as {
         outcome: { status: string; outputs?: Record<string, unknown>; error?: { code: string; message: string; retryable: boolean } };
@@ -90,7 +90,26 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
         reportedUsage: unknown[];
         attempt: number;
       };
-    }, 20_000);
+      // Past an attempt's own 20 s limit and kill grace: a task process the machine stalls (seen twice at full CI
+      // load: a fresh fork that neither ran nor could be killed for tens of seconds) ends as the pool's timeout.
+    }, 35_000);
+
+  /** The kernel's word on each task process (this process's children: state and what it waits in), for a result that does not come. */
+  const processStates = (): string => {
+    const children: string[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) !== process.pid) continue;
+        children.push(`${entry} ${fields[0]} ${readFileSync(`/proc/${entry}/wchan`, 'utf8') || '-'}`);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return JSON.stringify(children);
+  };
 
   beforeAll(async () => {
     const { nc, subjects } = env.nats;
@@ -235,6 +254,8 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
   it.each(['run.cancelled', 'step.cancelled'])('stops a running task when %s is published', async (type) => {
     const runId = newRun();
     const marker = join(mkdtempSync(join(tmpdir(), 'worker-')), 'done');
+    // An attempt the machine stalled in an earlier test may still hold its slot: this one's slot must come back.
+    const runningBefore = pool.runningCount;
     await publish(stepQueued(runId, 'sleeper', { ms: 15_000, marker }));
     // Running: it has started and sent a heartbeat.
     await eventually(() => expect(commandsOf(runId, 'heartbeat_step').length).toBeGreaterThan(0));
@@ -249,7 +270,7 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
     expect(usage.wallMs).toBeLessThan(10_000);
     expect(existsSync(marker)).toBe(false);
     // The result leaves before the slot is released: it frees right after.
-    await eventually(() => expect(pool.runningCount).toBe(0), 5_000);
+    await eventually(() => expect(pool.runningCount).toBeLessThanOrEqual(runningBefore), 5_000);
   });
 
   it('records cpu time, peak resident memory and wall time of the attempt', async () => {
