@@ -9,7 +9,7 @@ const FIXTURES = join(__dirname, '..', 'fixtures', 'handlers');
 describe('loading handlers from folders', () => {
   it('finds handlers exported as module.exports, as a default export and as named exports', () => {
     const handlers = loadHandlers([FIXTURES]);
-    expect([...handlers.keys()].sort()).toEqual(['cpu-burner', 'echo', 'fail-coded', 'memory-hog', 'secret-user', 'sleeper', 'throws-string']);
+    expect([...handlers.keys()].sort()).toEqual(['cpu-burner', 'echo', 'exit-hangs', 'fail-coded', 'memory-hog', 'secret-user', 'sleeper', 'throws-string']);
     expect(handlers.get('echo')).toEqual({ name: 'echo', modulePath: join(FIXTURES, 'echo.handler.js') });
     expect(handlers.get('fail-coded')!.modulePath).toBe(join(FIXTURES, 'failing.handler.js'));
   });

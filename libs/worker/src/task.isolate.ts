@@ -195,6 +195,12 @@ class IsolatedRun {
         return;
       case 'result':
         this.result = raw;
+        // The result is in hand; the process only has to exit. Node can deadlock in process.exit() (seen
+        // with gdb: the main thread joining a V8 background thread that waits for a GC the exiting main
+        // thread will never run), and nothing else would end it: the timeout leaves a reported attempt
+        // alone, so the attempt never finished and its slot stayed taken. A process that does not exit
+        // within the kill grace of its result is killed; the result stands.
+        this.timers.push(setTimeout(() => this.kill(), this.spec.killGraceMs ?? 1_000));
         return;
     }
   }

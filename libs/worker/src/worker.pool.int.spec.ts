@@ -240,6 +240,17 @@ describe.each(['warm', 'attempt'] as const)('worker pool (%s isolation)', (isola
     expect((await resultOf(next)).outcome.status).toBe('succeeded');
   });
 
+  it('reports the result of a task process that never finishes exiting, kills it and frees its slot', async () => {
+    const runId = newRun();
+    const runningBefore = pool.runningCount;
+    await publish(stepQueued(runId, 'exit-hangs', {}));
+    const { outcome, usage } = await resultOf(runId);
+    expect(outcome).toEqual({ status: 'succeeded', outputs: { returned: true } });
+    // Attempt isolation: killed a kill grace after its result (the warm process stays up, as it should).
+    expect(usage.wallMs).toBeLessThan(10_000);
+    await eventually(() => expect(pool.runningCount).toBeLessThanOrEqual(runningBefore), 5_000);
+  });
+
   it('kills a handler that outlives the step timeout and reports timeout', async () => {
     const runId = newRun();
     const marker = join(mkdtempSync(join(tmpdir(), 'worker-')), 'done');
