@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Subjects } from '@steward/contracts';
@@ -157,9 +158,9 @@ export class PresenceDirectory {
   private async read(filter: string): Promise<PresenceEntry[]> {
     this.kv ??= new Kvm(this.nc).open(presenceBucket(this.subjects));
     const kv = await this.kv;
-    const keys: string[] = [];
+    let keys: string[];
     try {
-      for await (const k of await kv.keys(filter)) keys.push(k);
+      keys = await this.keysOf(filter);
     } catch (err) {
       if (isMissingBucket(err)) return [];
       throw err;
@@ -170,6 +171,21 @@ export class PresenceDirectory {
       const entry = e && e.operation === 'PUT' ? parse(e) : undefined;
       return entry && this.isFresh(entry, e!, now) ? [entry] : [];
     });
+  }
+
+  /**
+   * The keys under `filter`, from the bucket stream's subjects (one API
+   * request, no consumer). Not `kv.keys()`: it counts the entries pending
+   * for a consumer, then waits until it has seen the last of them, and an
+   * entry whose lease ran out in between (exactly when an instance dies)
+   * is never delivered: a read hung for 30 s in CI.
+   */
+  private async keysOf(filter: string): Promise<string[]> {
+    const bucket = presenceBucket(this.subjects);
+    const prefix = `$KV.${bucket}.`;
+    const jsm = await jetstreamManager(this.nc);
+    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: `${prefix}${filter}` });
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   }
 
   /**
