@@ -73,8 +73,8 @@ export interface RunEnd {
   startedAt?: string;
 }
 
-// endAttempt's two updates ($1-$9, attemptParams) and endRun's ($1 run id, then five from `from`),
-// shared by the statement that writes an attempt's and its run's end together.
+// endAttempt's two updates ($1-$9, attemptParams) and endRun's ($1 run id, $2-$6 runParams).
+// The hot statements are named: each connection parses and plans them once.
 const END_ATTEMPT_STEP = `UPDATE executor_steps SET status = $4, ended_at = $5, last_error = COALESCE($6::jsonb, last_error),
          started_at = COALESCE(started_at, $8::timestamptz), last_heartbeat_at = COALESCE($8::timestamptz, last_heartbeat_at),
          duration_ms = CASE WHEN COALESCE(started_at, $8::timestamptz) IS NULL THEN NULL
@@ -83,20 +83,12 @@ const END_ATTEMPT_STEP = `UPDATE executor_steps SET status = $4, ended_at = $5, 
 const END_ATTEMPT_ROW = `UPDATE executor_step_attempts SET ended_at = COALESCE(ended_at, $5::timestamptz), outcome = COALESCE(outcome, $4::text), error = COALESCE(error, $6::jsonb),
          usage = COALESCE(usage, $7::jsonb), started_at = COALESCE($8::timestamptz, started_at), worker = CASE WHEN $8::timestamptz IS NULL THEN worker ELSE $9::text END
        WHERE run_id = $1 AND step_id = $2 AND attempt = $3`;
-const endRunSql = (from: number) => {
-  const [status, at, duration, outcome, started] = [0, 1, 2, 3, 4].map((k) => `$${from + k}`);
-  return `UPDATE executor_runs SET status = ${status}, ended_at = ${at}, updated_at = ${at}, outcome = ${outcome}, started_at = COALESCE(started_at, ${started}::timestamptz),
-         duration_ms = COALESCE(${duration}::bigint, GREATEST(0, (EXTRACT(EPOCH FROM (${at}::timestamptz - requested_at)) * 1000)::bigint))
+const END_RUN = `UPDATE executor_runs SET status = $2, ended_at = $3, updated_at = $3, outcome = $5, started_at = COALESCE(started_at, $6::timestamptz),
+         duration_ms = COALESCE($4::bigint, GREATEST(0, (EXTRACT(EPOCH FROM ($3::timestamptz - requested_at)) * 1000)::bigint))
        WHERE run_id = $1`;
-};
-
-// The hot statements are named: each connection parses and plans them once.
-const END_RUN = endRunSql(2);
 const END_ATTEMPT = `WITH step AS (${END_ATTEMPT_STEP}) ${END_ATTEMPT_ROW}`;
-const END_ATTEMPT_AND_RUN = `WITH step AS (${END_ATTEMPT_STEP}), attempt AS (${END_ATTEMPT_ROW}) ${endRunSql(10)}`;
 
-// The batch forms of insertRun and endAttemptAndRun (RunProjectionRepository.hold):
-// the same rows and values, for many runs in one statement.
+// insertRun and endAttemptAndRun, for one run or for all a batch held (RunProjectionRepository.hold).
 const INSERT_RUNS = `WITH r AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(run_id text, workflow_id text, version int, trigger jsonb, occurrence_id text,
       concurrency_key text, concurrency_limit int, timeout_ms bigint, requested_at timestamptz, queued_at timestamptz)
@@ -211,10 +203,6 @@ export class RunProjectionRepository {
   }
 
   private async insertRuns(tx: Queryable, inserts: Held['inserts']): Promise<void> {
-    if (inserts.length === 1) {
-      const { run, steps, queuedAt, queued } = inserts[0]!;
-      return this.insertRunNow(tx, run, steps, queuedAt, queued);
-    }
     await tx.query({
       name: 'executor_insert_runs',
       text: INSERT_RUNS,
@@ -246,7 +234,6 @@ export class RunProjectionRepository {
   }
 
   private async endAttemptsAndRuns(tx: Queryable, ends: Held['ends']): Promise<void> {
-    if (ends.length === 1) return this.endAttemptAndRunNow(tx, ends[0]!.attempt, ends[0]!.run);
     await tx.query({
       name: 'executor_end_attempts_and_runs',
       text: END_ATTEMPTS_AND_RUNS,
@@ -303,42 +290,7 @@ export class RunProjectionRepository {
       return;
     }
     await this.settle(tx);
-    await this.insertRunNow(tx, run, steps, queuedAt, queued);
-  }
-
-  private async insertRunNow(tx: Queryable, run: RunRow, steps: StepRow[], queuedAt: string | undefined, queued: QueuedAttempt[]): Promise<void> {
-    await tx.query({
-      name: 'executor_insert_run',
-      text: `WITH run AS (
-         INSERT INTO executor_runs (run_id, workflow_id, version, status, trigger, occurrence_id, concurrency_key, concurrency_limit, timeout_ms, requested_at, queued_at, updated_at)
-         VALUES ($1, $2, $3, CASE WHEN $11::timestamptz IS NULL THEN 'pending' ELSE 'queued' END, $4, $5, $6, $7, $8, $9, $11, COALESCE($11, $9)) ON CONFLICT (run_id) DO NOTHING
-       ), q AS (
-         SELECT * FROM jsonb_to_recordset($12::jsonb) AS q(step_id text, attempt int, queued_at timestamptz, heartbeat_ms bigint)
-       ), attempts AS (
-         INSERT INTO executor_step_attempts (run_id, step_id, attempt, queued_at) SELECT $1, q.step_id, q.attempt, q.queued_at FROM q ON CONFLICT DO NOTHING
-       )
-       INSERT INTO executor_steps (run_id, step_id, workflow_id, position, kind, needs, status, start_to_close_ms, attempt, heartbeat_ms)
-       SELECT $1, s.step_id, $2, s.position, s.kind, s.needs, CASE WHEN q.step_id IS NULL THEN 'pending' ELSE 'queued' END, s.start_to_close_ms,
-              COALESCE(q.attempt, 0), q.heartbeat_ms
-       FROM jsonb_to_recordset($10::jsonb) AS s(step_id text, position int, kind text, needs text[], start_to_close_ms bigint) LEFT JOIN q USING (step_id)
-       ON CONFLICT (run_id, step_id) DO UPDATE SET status = 'queued', attempt = EXCLUDED.attempt,
-         heartbeat_ms = COALESCE(EXCLUDED.heartbeat_ms, executor_steps.heartbeat_ms), ended_at = NULL, duration_ms = NULL
-       WHERE EXCLUDED.status = 'queued'`,
-      values: [
-        run.runId,
-        run.workflowId,
-        run.version,
-        run.trigger,
-        run.occurrenceId ?? null,
-        run.concurrencyKey,
-        run.concurrencyLimit,
-        run.timeoutMs ?? null,
-        run.requestedAt,
-        JSON.stringify(steps.map((s) => ({ step_id: s.stepId, position: s.position, kind: s.kind, needs: s.needs, start_to_close_ms: s.startToCloseMs }))),
-        queuedAt ?? null,
-        JSON.stringify(queued.map((q) => ({ step_id: q.stepId, attempt: q.attempt, queued_at: q.queuedAt, heartbeat_ms: q.heartbeatMs ?? null }))),
-      ],
-    });
+    await this.insertRuns(tx, [{ run, steps, ...(queuedAt !== undefined && { queuedAt }), queued }]);
   }
 
   /**
@@ -427,11 +379,7 @@ export class RunProjectionRepository {
       return;
     }
     await this.settle(tx);
-    await this.endAttemptAndRunNow(tx, attempt, run);
-  }
-
-  private async endAttemptAndRunNow(tx: Queryable, attempt: AttemptEnd, run: RunEnd): Promise<void> {
-    await tx.query({ name: 'executor_end_attempt_and_run', text: END_ATTEMPT_AND_RUN, values: [...attemptParams(attempt), ...runParams(run)] });
+    await this.endAttemptsAndRuns(tx, [{ attempt, run }]);
   }
 
   async markStep(tx: Queryable, runId: string, stepId: string, status: string, at?: string): Promise<void> {
